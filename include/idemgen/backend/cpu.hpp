@@ -1,0 +1,333 @@
+#pragma once
+// backend::cpu<Scalar>: the host implementation of the backend interface (DESIGN §3; the
+// contract is written once, above the `backend` concept in core/concepts.hpp).
+// GEMM goes to OpenBLAS (or Eigen, see cpu_gemm.hpp); elementwise work is `parallel_for` over a
+// functor, split over OpenMP threads when large enough to pay for the fork.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "idemgen/backend/cpu_gemm.hpp"
+#include "idemgen/backend/host_matrix.hpp"
+#include "idemgen/core/errors.hpp"
+#include "idemgen/core/rng.hpp"
+
+#if defined(IDEMGEN_USE_CBLAS)
+extern "C" void openblas_set_num_threads(int);
+#endif
+
+namespace idemgen::backend {
+
+namespace detail {
+inline int max_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+inline int thread_id() {
+#if defined(_OPENMP)
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+// Below this many elements a loop runs on one thread: an OpenMP fork/join costs a few µs.
+inline constexpr index parallel_grain = 32768;
+
+/// Splits [0, n) into one contiguous chunk per thread and calls body(begin, end, thread).
+template <class Body>
+void parallel_chunks(index n, index grain, Body&& body) {
+  const int threads = n >= grain ? max_threads() : 1;
+  if (threads <= 1) {
+    body(index{0}, n, 0);
+    return;
+  }
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const index begin = n * t / nt, end = n * (t + 1) / nt;
+    body(begin, end, t);
+  }
+#endif
+}
+
+/// Deterministic parallel sum: per-thread partials in double, combined in thread order.
+template <class Term>
+double parallel_sum(index n, Term&& term) {
+  double partial[64] = {};
+  parallel_chunks(n, parallel_grain, [&](index begin, index end, int t) {
+    double acc = 0;
+    for (index i = begin; i < end; ++i) acc += static_cast<double>(term(i));
+    partial[t % 64] += acc;
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
+}  // namespace detail
+
+template <class Scalar>
+struct cpu {
+  using scalar = Scalar;
+  using space = host_space;
+  using view = matrix_view<Scalar, host_space>;
+  using const_view = matrix_view<const Scalar, host_space>;
+  using index_view = matrix_view<index, host_space>;
+  using const_index_view = matrix_view<const index, host_space>;
+  using matrix = host_matrix<Scalar>;
+  using index_matrix = host_matrix<index>;
+
+  static constexpr const char* name = "cpu";
+
+  /// Threads used by GEMM and by large elementwise loops (OpenMP and OpenBLAS share one pool).
+  static void set_num_threads(int n) {
+    if (n < 1) throw invalid_argument("cpu::set_num_threads", "n", ">= 1", fmt::format("{}", n));
+#if defined(_OPENMP)
+    omp_set_num_threads(n);
+#endif
+#if defined(IDEMGEN_USE_CBLAS)
+    openblas_set_num_threads(n);
+#endif
+  }
+  static int num_threads() { return detail::max_threads(); }
+
+  // ---- dense algebra ------------------------------------------------------------------------
+  static void gemm(transpose ta, transpose tb, Scalar alpha, const_view a, const_view b,
+                   Scalar beta, view c) {
+    gemm_host<Scalar>(ta, tb, alpha, a, b, beta, c);
+  }
+
+  /// Calls f(i) for i in [0, n). f must be IDEMGEN_HOST_DEVICE-callable and touch only memory
+  /// of this backend's space; iterations must be independent.
+  template <class F>
+  static void parallel_for(index n, F f) {
+    detail::parallel_chunks(n, detail::parallel_grain, [&](index begin, index end, int) {
+#pragma omp simd
+      for (index i = begin; i < end; ++i) f(i);
+    });
+  }
+
+  /// Calls f(i, j) for every element of a rows × cols matrix (i fastest), for work that needs
+  /// the row, such as a per-feature bias, without an integer division per element.
+  template <class F>
+  static void parallel_for_2d(index rows, index cols, F f) {
+    const index grain = std::max<index>(1, detail::parallel_grain / std::max<index>(rows, 1));
+    detail::parallel_chunks(cols, grain, [&](index begin, index end, int) {
+      for (index j = begin; j < end; ++j) {
+#pragma omp simd
+        for (index i = 0; i < rows; ++i) f(i, j);
+      }
+    });
+  }
+
+  // ---- copies and fills ---------------------------------------------------------------------
+  static void copy(const_view src, view dst) {
+    same_shape("cpu::copy", src, dst);
+    std::copy_n(src.data(), src.size(), dst.data());
+  }
+  static void copy_from_host(const Scalar* host, view dst) {
+    std::copy_n(host, dst.size(), dst.data());
+  }
+  static void copy_to_host(const_view src, Scalar* host) {
+    std::copy_n(src.data(), src.size(), host);
+  }
+  static void fill(view x, Scalar value) { std::fill_n(x.data(), x.size(), value); }
+  static void scale(view x, Scalar alpha) {
+    Scalar* p = x.data();
+    parallel_for(x.size(), [=](index i) { p[i] *= alpha; });
+  }
+  /// y += alpha x
+  static void axpy(Scalar alpha, const_view x, view y) {
+    same_shape("cpu::axpy", x, y);
+    const Scalar* px = x.data();
+    Scalar* py = y.data();
+    parallel_for(x.size(), [=](index i) { py[i] += alpha * px[i]; });
+  }
+
+  // ---- reductions ---------------------------------------------------------------------------
+  /// out(i) = beta out(i) + alpha Σ_j x(i, j): one value per row (bias gradients). out: rows × 1.
+  static void row_sums(const_view x, view out, Scalar alpha = 1, Scalar beta = 0) {
+    idemgen::detail::require_dim("cpu::row_sums", "out", "size", x.rows(), out.size());
+    const index rows = x.rows(), cols = x.cols();
+    // Threads split the rows; every thread walks all columns (contiguous reads per column).
+    const index grain = x.size() >= detail::parallel_grain ? 16 : rows + 1;
+    detail::parallel_chunks(rows, grain, [&](index begin, index end, int) {
+      for (index i = begin; i < end; ++i) out[i] = beta == Scalar(0) ? Scalar(0) : beta * out[i];
+      for (index j = 0; j < cols; ++j) {
+        const Scalar* col = x.data() + j * rows;
+#pragma omp simd
+        for (index i = begin; i < end; ++i) out[i] += alpha * col[i];
+      }
+    });
+  }
+  /// out(j) = Σ_i x(i, j): one value per column (per-sample reductions). out: 1 × cols.
+  static void column_sums(const_view x, view out) {
+    idemgen::detail::require_dim("cpu::column_sums", "out", "size", x.cols(), out.size());
+    const index rows = x.rows();
+    const Scalar* p = x.data();
+    Scalar* o = out.data();
+    detail::parallel_chunks(x.cols(), std::max<index>(1, detail::parallel_grain / std::max<index>(rows, 1)),
+                            [&](index begin, index end, int) {
+                              for (index j = begin; j < end; ++j) {
+                                Scalar acc = 0;
+                                for (index i = 0; i < rows; ++i) acc += p[i + j * rows];
+                                o[j] = acc;
+                              }
+                            });
+  }
+  static double sum(const_view x) {
+    const Scalar* p = x.data();
+    return detail::parallel_sum(x.size(), [=](index i) { return p[i]; });
+  }
+  static double dot(const_view a, const_view b) {
+    same_shape("cpu::dot", a, b);
+    const Scalar* pa = a.data();
+    const Scalar* pb = b.data();
+    return detail::parallel_sum(a.size(), [=](index i) { return static_cast<double>(pa[i]) * pb[i]; });
+  }
+  static double squared_norm(const_view x) { return dot(x, x); }
+  static bool all_finite(const_view x) {
+    const Scalar* p = x.data();
+    // x - x is 0 for finite x and NaN for NaN and ±Inf; the sum is finite iff every term is.
+    return std::isfinite(detail::parallel_sum(x.size(), [=](index i) { return p[i] - p[i]; }));
+  }
+
+  // ---- nearest neighbours -------------------------------------------------------------------
+  /// out(i, j) = ‖a(:, i) − b(:, j)‖², a: d × m, b: d × n, out: m × n. For d > 8 it uses the GEMM
+  /// identity ‖a‖² + ‖b‖² − 2aᵀb (clamped at 0), whose cancellation error is ~ε·‖a‖‖b‖.
+  static void pairwise_squared_distances(const_view a, const_view b, view out) {
+    idemgen::detail::require_dim("cpu::pairwise_squared_distances", "b", "rows", a.rows(), b.rows());
+    idemgen::detail::require_shape(out.rows() == a.cols() && out.cols() == b.cols(),
+                          "cpu::pairwise_squared_distances", "out",
+                          fmt::format("{}x{}", a.cols(), b.cols()),
+                          fmt::format("{}x{}", out.rows(), out.cols()));
+    const index d = a.rows(), m = a.cols();
+    const Scalar* pa = a.data();
+    const Scalar* pb = b.data();
+    Scalar* po = out.data();
+    if (d <= 8) {
+      parallel_for(out.size(), [=](index e) {
+        const index i = e % m, j = e / m;
+        Scalar acc = 0;
+        for (index k = 0; k < d; ++k) {
+          const Scalar diff = pa[k + i * d] - pb[k + j * d];
+          acc += diff * diff;
+        }
+        po[e] = acc;
+      });
+      return;
+    }
+    gemm(transpose::yes, transpose::no, Scalar(-2), a, b, Scalar(0), out);
+    auto& norms = workspace();
+    norms.resize(a.cols() + b.cols(), 1);
+    Scalar* na = norms.data();
+    Scalar* nb = norms.data() + m;
+    squared_column_norms(a, na);
+    squared_column_norms(b, nb);
+    parallel_for(out.size(), [=](index e) {
+      const Scalar v = po[e] + na[e % m] + nb[e / m];
+      po[e] = v > Scalar(0) ? v : Scalar(0);
+    });
+  }
+  /// idx(j) = argmin_i d(i, j) (the first on ties; NaN never wins), optionally min_value(j).
+  static void column_argmin(const_view d, index_view idx, view min_value = {}) {
+    idemgen::detail::require_dim("cpu::column_argmin", "idx", "size", d.cols(), idx.size());
+    if (!min_value.empty())
+      idemgen::detail::require_dim("cpu::column_argmin", "min_value", "size", d.cols(), min_value.size());
+    const index rows = d.rows();
+    const Scalar* p = d.data();
+    index* pi = idx.data();
+    Scalar* pv = min_value.data();
+    parallel_for(d.cols(), [=](index j) {
+      index best = 0;
+      Scalar best_value = p[j * rows];
+      for (index i = 1; i < rows; ++i) {
+        const Scalar v = p[i + j * rows];
+        if (v < best_value || (best_value != best_value && v == v)) {
+          best_value = v;
+          best = i;
+        }
+      }
+      pi[j] = best;
+      if (pv) pv[j] = best_value;
+    });
+  }
+  /// dst(:, k) = src(:, idx(k)).
+  static void gather_columns(const_view src, const_index_view idx, view dst) {
+    idemgen::detail::require_shape(dst.rows() == src.rows() && dst.cols() == idx.size(),
+                          "cpu::gather_columns", "dst",
+                          fmt::format("{}x{}", src.rows(), idx.size()),
+                          fmt::format("{}x{}", dst.rows(), dst.cols()));
+    const index rows = src.rows();
+    for (index k = 0; k < idx.size(); ++k) {
+      if (idx[k] < 0 || idx[k] >= src.cols())
+        throw invalid_argument("cpu::gather_columns", "idx",
+                               fmt::format("values in [0, {})", src.cols()),
+                               fmt::format("{} at position {}", idx[k], k));
+      std::copy_n(src.data() + idx[k] * rows, rows, dst.data() + k * rows);
+    }
+  }
+
+  // ---- random fills (Philox, identical streams on every backend: core/rng.hpp) --------------
+  static void fill_normal(view x, random_stream& rng, Scalar mean = 0, Scalar stddev = 1) {
+    const philox_key key = rng.key();
+    const std::uint64_t first = rng.reserve(static_cast<std::uint64_t>(x.size()));
+    Scalar* p = x.data();
+    fill_blocks(x.size(), [=](index e, const philox_block& b) {
+      p[e] = mean + stddev * normal_from_block<Scalar>(b, static_cast<int>(e & 3));
+    }, key, first);
+  }
+  static void fill_uniform(view x, random_stream& rng, Scalar low = 0, Scalar high = 1) {
+    const philox_key key = rng.key();
+    const std::uint64_t first = rng.reserve(static_cast<std::uint64_t>(x.size()));
+    Scalar* p = x.data();
+    fill_blocks(x.size(), [=](index e, const philox_block& b) {
+      p[e] = low + (high - low) * uniform_open01<Scalar>(b.v[e & 3]);
+    }, key, first);
+  }
+
+ private:
+  template <class A, class B>
+  static void same_shape(const char* where, const A& a, const B& b) {
+    idemgen::detail::require_shape(a.rows() == b.rows() && a.cols() == b.cols(), where, "second operand",
+                          fmt::format("{}x{}", a.rows(), a.cols()),
+                          fmt::format("{}x{}", b.rows(), b.cols()));
+  }
+  static void squared_column_norms(const_view x, Scalar* out) {
+    const index rows = x.rows();
+    const Scalar* p = x.data();
+    parallel_for(x.cols(), [=](index j) {
+      Scalar acc = 0;
+      for (index i = 0; i < rows; ++i) acc += p[i + j * rows] * p[i + j * rows];
+      out[j] = acc;
+    });
+  }
+  // Each Philox block feeds four consecutive elements; blocks are independent, so threads split
+  // the block range and the result does not depend on the thread count.
+  template <class Store>
+  static void fill_blocks(index n, Store store, philox_key key, std::uint64_t first) {
+    const index blocks = (n + 3) / 4;
+    detail::parallel_chunks(blocks, detail::parallel_grain / 4, [&](index begin, index end, int) {
+      for (index blk = begin; blk < end; ++blk) {
+        const philox_block b = philox_block_at(key, first + static_cast<std::uint64_t>(blk));
+        for (index e = blk * 4; e < std::min(n, blk * 4 + 4); ++e) store(e, b);
+      }
+    });
+  }
+  // Per-thread scratch reused across calls so that steady-state steps do not allocate.
+  static host_matrix<Scalar>& workspace() {
+    thread_local host_matrix<Scalar> w;
+    return w;
+  }
+};
+
+}  // namespace idemgen::backend

@@ -1,0 +1,87 @@
+#pragma once
+// The documented exception types (DESIGN §6). Every message names the argument, the value that
+// was expected and the value that was found, so a user can fix the call without a debugger:
+//
+//   idemgen::shape_error:   "mlp::forward: argument 'x' rows: expected 2, got 3"
+//
+//   error                       (base of all, catch this to catch everything idemgen throws)
+//   ├─ invalid_argument         bad option value or unknown option name
+//   │   └─ shape_error          matrix dimensions that do not fit together
+//   ├─ numeric_error            NaN or Inf where finite numbers are required
+//   └─ io_error                 unreadable, corrupt or truncated files, failed writes
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace idemgen {
+
+/// Base of every exception idemgen throws. `what()` is the full message; the parts are kept so
+/// that programs (the CLI, tests) can inspect them.
+class error : public std::runtime_error {
+ public:
+  error(std::string_view where, std::string_view argument, std::string_view expected,
+        std::string_view actual)
+      : std::runtime_error(fmt::format("{}: argument '{}': expected {}, got {}", where, argument,
+                                       expected, actual)),
+        where_(where), argument_(argument), expected_(expected), actual_(actual) {}
+
+  const std::string& where() const noexcept { return where_; }
+  const std::string& argument() const noexcept { return argument_; }
+  const std::string& expected() const noexcept { return expected_; }
+  const std::string& actual() const noexcept { return actual_; }
+
+ private:
+  std::string where_, argument_, expected_, actual_;
+};
+
+/// An option or argument value outside its documented domain, or an unknown option name.
+class invalid_argument : public error {
+ public:
+  using error::error;
+};
+
+/// Matrix dimensions that do not fit together (features × batch convention, DESIGN §3).
+class shape_error : public invalid_argument {
+ public:
+  using invalid_argument::invalid_argument;
+};
+
+/// A non-finite value (NaN or ±Inf) in input that must be finite, or a computation that diverged.
+class numeric_error : public error {
+ public:
+  using error::error;
+};
+
+/// A file that cannot be opened, read or written, or whose contents are corrupt or truncated.
+class io_error : public error {
+ public:
+  using error::error;
+};
+
+namespace detail {
+
+inline void require_shape(bool ok, std::string_view where, std::string_view argument,
+                          std::string_view expected, std::string_view actual) {
+  if (!ok) throw shape_error(where, argument, expected, actual);
+}
+
+/// Throws shape_error unless `actual == expected`; `what` names the dimension ("rows", "cols").
+inline void require_dim(std::string_view where, std::string_view argument, std::string_view what,
+                        long long expected, long long actual) {
+  if (expected != actual)
+    throw shape_error(where, argument, fmt::format("{} {}", what, expected),
+                      fmt::format("{} {}", what, actual));
+}
+
+/// Throws invalid_argument unless `ok`; used for option domains ("lr > 0").
+inline void require_option(bool ok, std::string_view where, std::string_view option,
+                           std::string_view expected, std::string_view actual) {
+  if (!ok) throw invalid_argument(where, option, expected, actual);
+}
+
+}  // namespace detail
+}  // namespace idemgen

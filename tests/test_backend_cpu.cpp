@@ -1,0 +1,139 @@
+// backend::cpu against naive reference loops, in float and double.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "support/gradcheck.hpp"
+
+namespace idemgen::test {
+
+TEMPLATE_TEST_CASE("gemm computes alpha op(A) op(B) + beta C for all four transpose pairs",
+                   "[backend]", float, double) {
+  using be = backend::cpu<TestType>;
+  const index m = 7, n = 5, k = 3;
+  random_stream rng(1);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      typename be::matrix a(ta ? k : m, ta ? m : k), b(tb ? n : k, tb ? k : n), c(m, n), c0(m, n);
+      be::fill_normal(a, rng);
+      be::fill_normal(b, rng);
+      be::fill_normal(c, rng);
+      c0 = c;
+      be::gemm(static_cast<transpose>(ta), static_cast<transpose>(tb), TestType(2), a, b,
+               TestType(0.5), c);
+      for (index i = 0; i < m; ++i)
+        for (index j = 0; j < n; ++j) {
+          double ref = 0;
+          for (index p = 0; p < k; ++p)
+            ref += double(ta ? a(p, i) : a(i, p)) * double(tb ? b(j, p) : b(p, j));
+          ref = 2 * ref + 0.5 * c0(i, j);
+          CHECK(c(i, j) == Approx(ref).epsilon(1e-5));
+        }
+    }
+}
+
+TEST_CASE("gemm rejects operands whose shapes do not fit, naming the argument", "[backend]") {
+  using be = backend::cpu<double>;
+  be::matrix a(3, 4), b(5, 2), c(3, 2);
+  CHECK_THROWS_AS(be::gemm(transpose::no, transpose::no, 1.0, a, b, 0.0, c), shape_error);
+  be::matrix b2(4, 2), c2(3, 3);
+  CHECK_THROWS_WITH(be::gemm(transpose::no, transpose::no, 1.0, a, b2, 0.0, c2),
+                    Catch::Contains("argument 'c'") && Catch::Contains("3x2") &&
+                        Catch::Contains("3x3"));
+}
+
+TEST_CASE("row and column sums, dot, norms and finiteness match direct loops", "[backend]") {
+  using be = backend::cpu<double>;
+  matrix x = random_matrix(6, 9, 2);
+  be::matrix rows(6, 1), cols(1, 9);
+  be::fill(rows, 1.0);
+  be::row_sums(x, rows, 2.0, 3.0);
+  be::column_sums(x, cols);
+  double total = 0;
+  for (index i = 0; i < 6; ++i) {
+    double r = 0;
+    for (index j = 0; j < 9; ++j) r += x(i, j);
+    CHECK(rows(i, 0) == Approx(3.0 + 2.0 * r));
+    total += r;
+  }
+  for (index j = 0; j < 9; ++j) {
+    double c = 0;
+    for (index i = 0; i < 6; ++i) c += x(i, j);
+    CHECK(cols(0, j) == Approx(c));
+  }
+  CHECK(be::sum(x) == Approx(total));
+  double sq = 0;
+  for (index e = 0; e < x.size(); ++e) sq += x.data()[e] * x.data()[e];
+  CHECK(be::squared_norm(x) == Approx(sq));
+  CHECK(be::all_finite(x));
+  x(3, 4) = std::nan("");
+  CHECK_FALSE(be::all_finite(x));
+  x(3, 4) = INFINITY;
+  CHECK_FALSE(be::all_finite(x));
+}
+
+TEST_CASE("large reductions give the same bits on one and two threads", "[backend]") {
+  using be = backend::cpu<float>;
+  const int saved = be::num_threads();
+  be::matrix x(512, 300), r1(512, 1), r2(512, 1);
+  random_stream rng(3);
+  be::fill_normal(x, rng);
+  be::set_num_threads(1);
+  const double s1 = be::sum(x);
+  be::row_sums(x, r1);
+  be::set_num_threads(2);
+  const double s2 = be::sum(x);
+  be::row_sums(x, r2);
+  be::set_num_threads(saved);
+  CHECK(s1 == s2);
+  CHECK(std::equal(r1.data(), r1.data() + 512, r2.data()));
+}
+
+TEST_CASE("pairwise squared distances and per-column argmin find true nearest neighbours",
+          "[backend]") {
+  using be = backend::cpu<double>;
+  for (index d : {2, 20}) {  // direct kernel (d <= 8) and the GEMM identity
+    matrix a = random_matrix(d, 40, 4), b = random_matrix(d, 25, 5);
+    be::matrix dist(40, 25), minv(1, 25);
+    be::index_matrix idx(1, 25);
+    be::pairwise_squared_distances(a, b, dist);
+    be::column_argmin(dist, idx, minv);
+    for (index j = 0; j < 25; ++j) {
+      index best = -1;
+      double best_d = INFINITY;
+      for (index i = 0; i < 40; ++i) {
+        double s = 0;
+        for (index k = 0; k < d; ++k) s += (a(k, i) - b(k, j)) * (a(k, i) - b(k, j));
+        CHECK(dist(i, j) == Approx(s).epsilon(1e-10).margin(1e-10));
+        if (s < best_d) best_d = s, best = i;
+      }
+      CHECK(idx(0, j) == best);
+      CHECK(minv(0, j) == Approx(best_d));
+    }
+    be::matrix gathered(d, 25);
+    be::gather_columns(a, idx, gathered);
+    for (index j = 0; j < 25; ++j)
+      for (index k = 0; k < d; ++k) CHECK(gathered(k, j) == a(k, idx(0, j)));
+  }
+}
+
+TEST_CASE("argmin takes the first of equal minima and never picks NaN", "[backend]") {
+  using be = backend::cpu<double>;
+  be::matrix d(4, 2);
+  const double values[] = {std::nan(""), 2.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0};
+  be::copy_from_host(values, d);
+  be::index_matrix idx(1, 2);
+  be::column_argmin(d, idx);
+  CHECK(idx(0, 0) == 2);
+  CHECK(idx(0, 1) == 0);
+}
+
+TEST_CASE("gather_columns rejects an out-of-range index", "[backend]") {
+  using be = backend::cpu<double>;
+  be::matrix src(2, 3), dst(2, 1);
+  be::index_matrix idx(1, 1);
+  idx(0, 0) = 3;
+  CHECK_THROWS_AS(be::gather_columns(src, idx, dst), invalid_argument);
+}
+
+}  // namespace idemgen::test
