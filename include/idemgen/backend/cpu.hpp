@@ -95,7 +95,7 @@ struct cpu {
     omp_set_num_threads(n);
 #endif
 #if defined(IDEMGEN_USE_CBLAS)
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);  // we split GEMMs over our own threads (cpu_gemm.hpp)
 #endif
   }
   static int num_threads() { return detail::max_threads(); }

@@ -1,12 +1,19 @@
 #pragma once
 // General matrix multiply on the host: C = alpha op(A) op(B) + beta C, column-major.
 // With IDEMGEN_USE_CBLAS (the default when CMake finds OpenBLAS) this calls cblas_?gemm; otherwise
-// Eigen's own GEMM. On the 2-core build machines OpenBLAS 0.3.21 ran 512³ sgemm at 116–130
-// GFLOP/s against Eigen 3.4's 86–106 (docs/PERFORMANCE.md), and it keeps its packing buffers
-// between calls, so a training step allocates nothing; Eigen's GEMM allocates packing space
-// per call.
+// Eigen's own GEMM. Measured on the 2-core build machines (docs/PERFORMANCE.md), 512³ sgemm:
+// Eigen 3.4 86–106 GFLOP/s, OpenBLAS 0.3.21 threaded 117–128, and OpenBLAS called single-threaded
+// on each half of C from our own OpenMP region 134–145 (64×64×256: 42 vs 70). The split is also
+// what keeps a training step allocation-free: OpenBLAS's threaded driver mallocs its job table on
+// every call, its single-threaded path allocates nothing. Eigen's GEMM allocates packing space.
+
+#include <algorithm>
 
 #include <fmt/format.h>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "idemgen/core/errors.hpp"
 #include "idemgen/core/matrix_view.hpp"
@@ -18,6 +25,21 @@
 #endif
 
 namespace idemgen::backend {
+
+namespace detail {
+/// Threads worth using for an m × n × k product: one unless OpenMP is on, the product is large
+/// enough to amortise a fork (≈ 64³ multiply-adds) and the split side has two 16-wide slabs.
+inline int gemm_threads(index m, index n, index k) {
+#if defined(_OPENMP)
+  const int max = omp_get_max_threads();
+  if (max <= 1 || omp_in_parallel() || m * n * k < 262144 || std::max(m, n) < 32) return 1;
+  return static_cast<int>(std::min<index>(max, std::max(m, n) / 16));
+#else
+  (void)m, (void)n, (void)k;
+  return 1;
+#endif
+}
+}  // namespace detail
 
 template <class Scalar>
 void gemm_host(transpose ta, transpose tb, Scalar alpha, matrix_view<const Scalar> a,
@@ -34,16 +56,46 @@ void gemm_host(transpose ta, transpose tb, Scalar alpha, matrix_view<const Scala
                       fmt::format("{}x{}", c.rows(), c.cols()));
   if (m == 0 || n == 0) return;
 #if defined(IDEMGEN_USE_CBLAS)
-  const auto t = [](transpose x) { return x == transpose::yes ? CblasTrans : CblasNoTrans; };
-  const auto ld = [](index rows) { return static_cast<int>(rows > 1 ? rows : 1); };
-  if constexpr (sizeof(Scalar) == 4)
-    cblas_sgemm(CblasColMajor, t(ta), t(tb), static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), alpha, a.data(), ld(a.rows()), b.data(), ld(b.rows()), beta,
-                c.data(), ld(c.rows()));
-  else
-    cblas_dgemm(CblasColMajor, t(ta), t(tb), static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), alpha, a.data(), ld(a.rows()), b.data(), ld(b.rows()), beta,
-                c.data(), ld(c.rows()));
+  const Scalar* pa = a.data();
+  const Scalar* pb = b.data();
+  Scalar* pc = c.data();
+  const index lda = std::max<index>(a.rows(), 1), ldb = std::max<index>(b.rows(), 1),
+              ldc = std::max<index>(c.rows(), 1);
+  // C(r0:r1, c0:c1) = op(A)(r0:r1, :) op(B)(:, c0:c1), on the calling thread.
+  const auto block = [&](index r0, index r1, index c0, index c1) {
+    const Scalar* ap = ta == transpose::no ? pa + r0 : pa + r0 * lda;
+    const Scalar* bp = tb == transpose::no ? pb + c0 * ldb : pb + c0;
+    const auto t = [](transpose x) { return x == transpose::yes ? CblasTrans : CblasNoTrans; };
+    const int mm = static_cast<int>(r1 - r0), nn = static_cast<int>(c1 - c0);
+    if constexpr (sizeof(Scalar) == 4)
+      cblas_sgemm(CblasColMajor, t(ta), t(tb), mm, nn, static_cast<int>(k), alpha, ap,
+                  static_cast<int>(lda), bp, static_cast<int>(ldb), beta, pc + r0 + c0 * ldc,
+                  static_cast<int>(ldc));
+    else
+      cblas_dgemm(CblasColMajor, t(ta), t(tb), mm, nn, static_cast<int>(k), alpha, ap,
+                  static_cast<int>(lda), bp, static_cast<int>(ldb), beta, pc + r0 + c0 * ldc,
+                  static_cast<int>(ldc));
+  };
+  const int threads = detail::gemm_threads(m, n, k);
+  if (threads <= 1) {
+    block(0, m, 0, n);
+    return;
+  }
+  // Split the longer side of C into one contiguous slab per thread (a multiple of 16 so that
+  // each slab keeps whole micro-kernel tiles).
+#pragma omp parallel num_threads(threads)
+  {
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    const index extent = n >= m ? n : m;
+    const auto cut = [&](int i) { return std::min(extent, (extent * i / nt + 8) / 16 * 16); };
+    const index lo = tid == 0 ? 0 : cut(tid), hi = tid == nt - 1 ? extent : cut(tid + 1);
+    if (hi > lo) {
+      if (n >= m)
+        block(0, m, lo, hi);
+      else
+        block(lo, hi, 0, n);
+    }
+  }
 #else
   using mat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   Eigen::Map<const mat> ea(a.data(), a.rows(), a.cols());
