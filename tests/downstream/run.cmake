@@ -1,0 +1,23 @@
+# CTest driver: install the build tree to a fresh prefix, configure and build the downstream
+# project against it with find_package(idemgen), and run it.
+foreach(var BUILD_DIR SOURCE_DIR WORK_DIR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run.cmake: ${var} not set")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${WORK_DIR}")
+function(step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  message(STATUS "${out}")
+endfunction()
+step(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
+if(NOT EXISTS "${WORK_DIR}/prefix/include/idemgen/idemgen.hpp")
+  message(FATAL_ERROR "install did not place include/idemgen/idemgen.hpp")
+endif()
+step(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/build" -DCMAKE_BUILD_TYPE=Release
+     "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
+step(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
+step("${WORK_DIR}/build/downstream")
