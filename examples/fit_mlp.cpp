@@ -22,7 +22,7 @@ namespace {
 
 struct options {
   long steps = 3000;
-  idemgen::index batch = 256, width = 128, depth = 3;
+  idemgen::index_t batch = 256, width = 128, depth = 3;
   double lr = 2e-3, clip = 1.0;
   std::uint64_t seed = 0;
   int threads = 2;
@@ -33,7 +33,7 @@ struct options {
 void target(be::const_view x, be::view t) {
   const float* px = x.data();
   float* pt = t.data();
-  be::parallel_for(x.cols(), [=](idemgen::index j) {
+  be::parallel_for(x.cols(), [=](idemgen::index_t j) {
     const float a = px[2 * j], b = px[2 * j + 1];
     pt[2 * j] = std::sin(3.14159265f * a) * std::cos(1.5707963f * b);
     pt[2 * j + 1] = a * b - 0.5f * std::tanh(2.0f * b);
@@ -46,7 +46,7 @@ double mse(be::const_view y, be::const_view t, be::view dy) {
   const float* pt = t.data();
   float* pd = dy.data();
   const float scale = 2.0f / static_cast<float>(y.size());
-  be::parallel_for(y.size(), [=](idemgen::index e) { pd[e] = py[e] - pt[e]; });
+  be::parallel_for(y.size(), [=](idemgen::index_t e) { pd[e] = py[e] - pt[e]; });
   const double loss = be::squared_norm(dy) / static_cast<double>(y.size());
   be::scale(dy, scale);
   return loss;
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     be::set_num_threads(o.threads);
     random_stream rng(o.seed);
     nn::mlp<be> net({.input_dim = 2, .output_dim = 2,
-                     .hidden = std::vector<idemgen::index>(static_cast<std::size_t>(o.depth), o.width),
+                     .hidden = std::vector<idemgen::index_t>(static_cast<std::size_t>(o.depth), o.width),
                      .act = {nn::parse_activation(o.activation)}},
                     rng);
     optim::adamw<be> opt({.lr = o.lr, .weight_decay = 1e-4});

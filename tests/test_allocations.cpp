@@ -69,7 +69,7 @@ namespace idemgen::test {
 using be = backend::cpu<float>;
 
 template <class Net, class Optimizer>
-long allocations_in_steady_state(Net& net, Optimizer& opt, index batch, int threads) {
+long allocations_in_steady_state(Net& net, Optimizer& opt, index_t batch, int threads) {
   be::set_num_threads(threads);
   be::matrix x(net.input_dim(), batch), dy(net.output_dim(), batch), cond(1, batch);
   random_stream rng(1);

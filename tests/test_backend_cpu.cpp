@@ -10,7 +10,7 @@ namespace idemgen::test {
 TEMPLATE_TEST_CASE("gemm computes alpha op(A) op(B) + beta C for all four transpose pairs",
                    "[backend]", float, double) {
   using be = backend::cpu<TestType>;
-  const index m = 7, n = 5, k = 3;
+  const index_t m = 7, n = 5, k = 3;
   random_stream rng(1);
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb) {
@@ -21,10 +21,10 @@ TEMPLATE_TEST_CASE("gemm computes alpha op(A) op(B) + beta C for all four transp
       c0 = c;
       be::gemm(static_cast<transpose>(ta), static_cast<transpose>(tb), TestType(2), a, b,
                TestType(0.5), c);
-      for (index i = 0; i < m; ++i)
-        for (index j = 0; j < n; ++j) {
+      for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < n; ++j) {
           double ref = 0;
-          for (index p = 0; p < k; ++p)
+          for (index_t p = 0; p < k; ++p)
             ref += double(ta ? a(p, i) : a(i, p)) * double(tb ? b(j, p) : b(p, j));
           ref = 2 * ref + 0.5 * c0(i, j);
           CHECK(c(i, j) == Approx(ref).epsilon(1e-5));
@@ -50,20 +50,20 @@ TEST_CASE("row and column sums, dot, norms and finiteness match direct loops", "
   be::row_sums(x, rows, 2.0, 3.0);
   be::column_sums(x, cols);
   double total = 0;
-  for (index i = 0; i < 6; ++i) {
+  for (index_t i = 0; i < 6; ++i) {
     double r = 0;
-    for (index j = 0; j < 9; ++j) r += x(i, j);
+    for (index_t j = 0; j < 9; ++j) r += x(i, j);
     CHECK(rows(i, 0) == Approx(3.0 + 2.0 * r));
     total += r;
   }
-  for (index j = 0; j < 9; ++j) {
+  for (index_t j = 0; j < 9; ++j) {
     double c = 0;
-    for (index i = 0; i < 6; ++i) c += x(i, j);
+    for (index_t i = 0; i < 6; ++i) c += x(i, j);
     CHECK(cols(0, j) == Approx(c));
   }
   CHECK(be::sum(x) == Approx(total));
   double sq = 0;
-  for (index e = 0; e < x.size(); ++e) sq += x.data()[e] * x.data()[e];
+  for (index_t e = 0; e < x.size(); ++e) sq += x.data()[e] * x.data()[e];
   CHECK(be::squared_norm(x) == Approx(sq));
   CHECK(be::all_finite(x));
   x(3, 4) = std::nan("");
@@ -92,18 +92,18 @@ TEST_CASE("large reductions give the same bits on one and two threads", "[backen
 TEST_CASE("pairwise squared distances and per-column argmin find true nearest neighbours",
           "[backend]") {
   using be = backend::cpu<double>;
-  for (index d : {2, 20}) {  // direct kernel (d <= 8) and the GEMM identity
+  for (index_t d : {2, 20}) {  // direct kernel (d <= 8) and the GEMM identity
     matrix a = random_matrix(d, 40, 4), b = random_matrix(d, 25, 5);
     be::matrix dist(40, 25), minv(1, 25);
     be::index_matrix idx(1, 25);
     be::pairwise_squared_distances(a, b, dist);
     be::column_argmin(dist, idx, minv);
-    for (index j = 0; j < 25; ++j) {
-      index best = -1;
+    for (index_t j = 0; j < 25; ++j) {
+      index_t best = -1;
       double best_d = INFINITY;
-      for (index i = 0; i < 40; ++i) {
+      for (index_t i = 0; i < 40; ++i) {
         double s = 0;
-        for (index k = 0; k < d; ++k) s += (a(k, i) - b(k, j)) * (a(k, i) - b(k, j));
+        for (index_t k = 0; k < d; ++k) s += (a(k, i) - b(k, j)) * (a(k, i) - b(k, j));
         CHECK(dist(i, j) == Approx(s).epsilon(1e-10).margin(1e-10));
         if (s < best_d) best_d = s, best = i;
       }
@@ -112,8 +112,8 @@ TEST_CASE("pairwise squared distances and per-column argmin find true nearest ne
     }
     be::matrix gathered(d, 25);
     be::gather_columns(a, idx, gathered);
-    for (index j = 0; j < 25; ++j)
-      for (index k = 0; k < d; ++k) CHECK(gathered(k, j) == a(k, idx(0, j)));
+    for (index_t j = 0; j < 25; ++j)
+      for (index_t k = 0; k < d; ++k) CHECK(gathered(k, j) == a(k, idx(0, j)));
   }
 }
 

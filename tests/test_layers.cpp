@@ -15,11 +15,11 @@ struct layer_check {
 // L = Σ w ⊙ layer(x); `forward(params, x)` returns the output view; `backward(params, dy,
 // grads, dx)` runs the layer's backward.
 template <class Forward, class Backward>
-layer_check check_layer(index n_params, matrix& params, matrix& x, Forward forward,
+layer_check check_layer(index_t n_params, matrix& params, matrix& x, Forward forward,
                         Backward backward) {
   const auto y = forward(params.data(), x);
   const matrix w = random_matrix(y.rows(), y.cols(), 99);
-  matrix grads(std::max<index>(n_params, 1), 1), dx(x.rows(), x.cols());
+  matrix grads(std::max<index_t>(n_params, 1), 1), dx(x.rows(), x.cols());
   cpu::fill(grads, 0.0);
   forward(params.data(), x);
   backward(params.data(), w, grads.data(), dx);
@@ -38,7 +38,7 @@ TEST_CASE("dense: gradients match finite differences for every activation, with 
                                   nn::activation::leaky_relu, nn::activation::silu,
                                   nn::activation::gelu, nn::activation::tanh,
                                   nn::activation::sigmoid};
-  for (index side_dim : {0, 3}) {
+  for (index_t side_dim : {0, 3}) {
     for (auto kind : kinds) {
       CAPTURE(nn::to_string(kind), side_dim);
       nn::parameter_layout layout;
@@ -73,12 +73,12 @@ TEST_CASE("dense: side-input weights get the gradient of concatenating [x; s]", 
   matrix pb(lb.size(), 1);  // W (3×2), V (3×2), b (3) → [W V] (3×4), b
   std::copy_n(pa.data(), 15, pb.data());
   matrix x = random_matrix(2, 5, 5), s = random_matrix(2, 5, 6), xs(4, 5);
-  for (index j = 0; j < 5; ++j)
-    for (index i = 0; i < 2; ++i) xs(i, j) = x(i, j), xs(i + 2, j) = s(i, j);
+  for (index_t j = 0; j < 5; ++j)
+    for (index_t i = 0; i < 2; ++i) xs(i, j) = x(i, j), xs(i + 2, j) = s(i, j);
   typename nn::dense<cpu>::cache ca, cb;
   const auto ya = split.forward(pa.data(), x, s, ca);
   const auto yb = joint.forward(pb.data(), xs, {}, cb);
-  for (index e = 0; e < ya.size(); ++e) CHECK(ya[e] == Approx(yb[e]).epsilon(1e-14));
+  for (index_t e = 0; e < ya.size(); ++e) CHECK(ya[e] == Approx(yb[e]).epsilon(1e-14));
 }
 
 TEST_CASE("layer_norm: gradients match finite differences", "[layers][gradcheck]") {
@@ -105,11 +105,11 @@ TEST_CASE("layer_norm: each output column has mean β and standard deviation |γ
   matrix x = random_matrix(64, 3, 9, 5.0);
   typename nn::layer_norm<cpu>::cache c;
   const auto y = norm.forward(params.data(), x, c);
-  for (index j = 0; j < 3; ++j) {
+  for (index_t j = 0; j < 3; ++j) {
     double m = 0, v = 0;
-    for (index i = 0; i < 64; ++i) m += y(i, j);
+    for (index_t i = 0; i < 64; ++i) m += y(i, j);
     m /= 64;
-    for (index i = 0; i < 64; ++i) v += (y(i, j) - m) * (y(i, j) - m);
+    for (index_t i = 0; i < 64; ++i) v += (y(i, j) - m) * (y(i, j) - m);
     CHECK(std::abs(m) < 1e-12);
     CHECK(v / 64 == Approx(1.0).epsilon(1e-4));  // ε = 1e-5 in the denominator
   }
@@ -137,7 +137,7 @@ TEST_CASE("noise_embedding: positional features are cos/sin of geometric frequen
   c(0, 0) = 0.5;
   c(0, 1) = -2.0;
   emb.forward(c, out);
-  for (index j = 0; j < 2; ++j) {
+  for (index_t j = 0; j < 2; ++j) {
     CHECK(out(0, j) == Approx(std::cos(c(0, j))));
     CHECK(out(1, j) == Approx(std::cos(c(0, j) * 0.1)));  // 100^(-1/2)
     CHECK(out(2, j) == Approx(std::sin(c(0, j))));

@@ -9,11 +9,11 @@ namespace idemgen::test {
 namespace {
 constexpr double tolerance = 1e-6;
 
-nn::mlp_options small_mlp(nn::activation act, index cond_dim) {
+nn::mlp_options small_mlp(nn::activation act, index_t cond_dim) {
   return {.input_dim = 3, .output_dim = 2, .hidden = {6, 5}, .act = {act},
           .cond = {.dim = cond_dim, .kind = nn::embedding_kind::fourier, .fourier_scale = 1, .seed = 3}};
 }
-nn::resmlp_options small_resmlp(bool norm, index cond_dim) {
+nn::resmlp_options small_resmlp(bool norm, index_t cond_dim) {
   return {.input_dim = 3, .output_dim = 2, .width = 6, .blocks = 2, .act = {nn::activation::silu},
           .layer_norm = norm, .cond = {.dim = cond_dim}};
 }
@@ -21,7 +21,7 @@ nn::resmlp_options small_resmlp(bool norm, index cond_dim) {
 
 TEST_CASE("mlp: parameter and input gradients match finite differences", "[networks][gradcheck]") {
   for (auto act : {nn::activation::relu, nn::activation::silu, nn::activation::tanh}) {
-    for (index cond_dim : {0, 4}) {
+    for (index_t cond_dim : {0, 4}) {
       CAPTURE(nn::to_string(act), cond_dim);
       nn::mlp<cpu> net(small_mlp(act, cond_dim), 1);
       matrix x = random_matrix(3, 7, 2);
@@ -36,7 +36,7 @@ TEST_CASE("mlp: parameter and input gradients match finite differences", "[netwo
 TEST_CASE("resmlp: parameter and input gradients match finite differences",
           "[networks][gradcheck]") {
   for (bool norm : {true, false}) {
-    for (index cond_dim : {0, 4}) {
+    for (index_t cond_dim : {0, 4}) {
       CAPTURE(norm, cond_dim);
       nn::resmlp<cpu> net(small_resmlp(norm, cond_dim), 5);
       matrix x = random_matrix(3, 6, 6);
@@ -57,7 +57,7 @@ TEST_CASE("the conditioning row changes the output of a conditioned network", "[
   const auto ya = net.forward(x, c1, a);
   const auto yb = net.forward(x, c2, b);
   double diff = 0;
-  for (index e = 0; e < ya.size(); ++e) diff += std::abs(ya[e] - yb[e]);
+  for (index_t e = 0; e < ya.size(); ++e) diff += std::abs(ya[e] - yb[e]);
   CHECK(diff > 1e-3);
 }
 
@@ -72,11 +72,11 @@ TEST_CASE("backward with grads == nullptr returns the same dx and touches no gra
   const auto dx_frozen = net.backward(c, dy, nullptr);
   matrix frozen(3, 5);
   cpu::copy(dx_frozen, frozen);
-  for (index k = 0; k < net.parameter_count(); ++k) REQUIRE(net.gradients()[k] == before(k, 0));
+  for (index_t k = 0; k < net.parameter_count(); ++k) REQUIRE(net.gradients()[k] == before(k, 0));
   const auto dx_trained = net.backward(c, dy, net.gradients());
-  for (index e = 0; e < frozen.size(); ++e) CHECK(frozen.data()[e] == dx_trained[e]);
+  for (index_t e = 0; e < frozen.size(); ++e) CHECK(frozen.data()[e] == dx_trained[e]);
   double changed = 0;
-  for (index k = 0; k < net.parameter_count(); ++k) changed += std::abs(net.gradients()[k] - before(k, 0));
+  for (index_t k = 0; k < net.parameter_count(); ++k) changed += std::abs(net.gradients()[k] - before(k, 0));
   CHECK(changed > 0);
 }
 
@@ -86,7 +86,7 @@ TEST_CASE("two calls in one step accumulate exactly the sum of their separate gr
   matrix x1 = random_matrix(3, 4, 1), x2 = random_matrix(3, 6, 2);
   matrix dy1 = random_matrix(2, 4, 3), dy2 = random_matrix(2, 6, 4);
   nn::mlp<cpu>::cache c1, c2;
-  const index p = net.parameter_count();
+  const index_t p = net.parameter_count();
   matrix g1(p, 1), g2(p, 1);
   // Separately: each into a fresh buffer.
   cpu::fill(g1, 0.0);
@@ -101,7 +101,7 @@ TEST_CASE("two calls in one step accumulate exactly the sum of their separate gr
   net.forward(x2, c2);
   net.backward(c2, dy2, net.gradients());
   net.backward(c1, dy1, net.gradients());
-  for (index k = 0; k < p; ++k) CHECK(net.gradients()[k] == Approx(g1(k, 0) + g2(k, 0)).epsilon(1e-13));
+  for (index_t k = 0; k < p; ++k) CHECK(net.gradients()[k] == Approx(g1(k, 0) + g2(k, 0)).epsilon(1e-13));
 }
 
 TEST_CASE("a composed call f(f(x)) differentiates through both calls (chain rule)",

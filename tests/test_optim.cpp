@@ -9,7 +9,7 @@ namespace idemgen::test {
 
 namespace {
 matrix column(std::initializer_list<double> v) {
-  matrix m(static_cast<index>(v.size()), 1);
+  matrix m(static_cast<index_t>(v.size()), 1);
   std::copy(v.begin(), v.end(), m.data());
   return m;
 }

@@ -36,13 +36,13 @@ TEST_CASE("uniform draws lie in the open interval and have mean 1/2, variance 1/
   random_stream rng(7);
   backend::cpu<double>::fill_uniform(u, rng);
   double mean = 0, var = 0;
-  for (index i = 0; i < u.size(); ++i) {
+  for (index_t i = 0; i < u.size(); ++i) {
     REQUIRE(u(i, 0) > 0.0);
     REQUIRE(u(i, 0) < 1.0);
     mean += u(i, 0);
   }
   mean /= static_cast<double>(u.size());
-  for (index i = 0; i < u.size(); ++i) var += (u(i, 0) - mean) * (u(i, 0) - mean);
+  for (index_t i = 0; i < u.size(); ++i) var += (u(i, 0) - mean) * (u(i, 0) - mean);
   var /= static_cast<double>(u.size() - 1);
   CHECK(std::abs(mean - 0.5) < 4 * std::sqrt(1.0 / 12 / 1e5));
   CHECK(std::abs(var - 1.0 / 12) < 0.002);
@@ -53,11 +53,11 @@ TEST_CASE("normal draws have the moments of N(0, 1) in float and double", "[rng]
     std::vector<double> x(200000);
     random_stream rng(11);
     if (pass == 0) {
-      backend::cpu<double>::matrix m(static_cast<index>(x.size()), 1);
+      backend::cpu<double>::matrix m(static_cast<index_t>(x.size()), 1);
       backend::cpu<double>::fill_normal(m, rng);
       for (std::size_t i = 0; i < x.size(); ++i) x[i] = m.data()[i];
     } else {
-      backend::cpu<float>::matrix m(static_cast<index>(x.size()), 1);
+      backend::cpu<float>::matrix m(static_cast<index_t>(x.size()), 1);
       backend::cpu<float>::fill_normal(m, rng);
       for (std::size_t i = 0; i < x.size(); ++i) x[i] = m.data()[i];
     }
@@ -99,11 +99,11 @@ TEST_CASE("consecutive fills of a stream do not overlap, and split streams diffe
   cpu::fill_uniform(second, rng);
   CHECK(rng.next_block() == 4);  // ceil(5/4) blocks per fill
   std::set<double> seen(first.data(), first.data() + 5);
-  for (index i = 0; i < 5; ++i) CHECK(seen.count(second(i, 0)) == 0);
+  for (index_t i = 0; i < 5; ++i) CHECK(seen.count(second(i, 0)) == 0);
   // A fill is a pure function of (key, first block): replaying the stream gives the same values.
   random_stream replay(5);
   cpu::fill_uniform(whole, replay);
-  for (index i = 0; i < 5; ++i) CHECK(whole(i, 0) == first(i, 0));
+  for (index_t i = 0; i < 5; ++i) CHECK(whole(i, 0) == first(i, 0));
   CHECK(rng.split(1).seed() != rng.split(2).seed());
   CHECK(rng.split(1).seed() == random_stream(5).split(1).seed());
 }

@@ -15,7 +15,7 @@ int main() {
   for (int step = 0; step < 50; ++step) {
     const auto y = f.forward(x, c);
     double loss = 0;  // ‖f(x) − x‖² / n: learn the identity
-    for (idemgen::index e = 0; e < y.size(); ++e) {
+    for (idemgen::index_t e = 0; e < y.size(); ++e) {
       dy.data()[e] = 2 * (y[e] - x.data()[e]) / 64;
       loss += (y[e] - x.data()[e]) * (y[e] - x.data()[e]) / 64;
     }

@@ -14,9 +14,9 @@ using matrix = cpu::matrix;
 
 /// dL/dv_k ≈ (L(v + h e_k) − L(v − h e_k)) / 2h for every entry of `values` (restored after).
 inline std::vector<double> numerical_gradient(const std::function<double()>& loss, double* values,
-                                              index n, double h = 1e-6) {
+                                              index_t n, double h = 1e-6) {
   std::vector<double> g(static_cast<std::size_t>(n));
-  for (index k = 0; k < n; ++k) {
+  for (index_t k = 0; k < n; ++k) {
     const double saved = values[k];
     values[k] = saved + h;
     const double plus = loss();
@@ -39,7 +39,7 @@ inline double relative_error(const double* a, const std::vector<double>& b) {
   return std::sqrt(diff) / std::max(std::sqrt(ref), 1e-300);
 }
 
-inline matrix random_matrix(index rows, index cols, std::uint64_t seed, double scale = 1.0) {
+inline matrix random_matrix(index_t rows, index_t cols, std::uint64_t seed, double scale = 1.0) {
   matrix m(rows, cols);
   random_stream rng(seed);
   cpu::fill_normal(m, rng, 0.0, scale);

@@ -18,10 +18,6 @@
 #include "idemgen/core/errors.hpp"
 #include "idemgen/core/rng.hpp"
 
-#if defined(IDEMGEN_USE_CBLAS)
-extern "C" void openblas_set_num_threads(int);
-#endif
-
 namespace idemgen::backend {
 
 namespace detail {
@@ -40,21 +36,21 @@ inline int thread_id() {
 #endif
 }
 // Below this many elements a loop runs on one thread: an OpenMP fork/join costs a few µs.
-inline constexpr index parallel_grain = 32768;
+inline constexpr index_t parallel_grain = 32768;
 
 /// Splits [0, n) into one contiguous chunk per thread and calls body(begin, end, thread).
 template <class Body>
-void parallel_chunks(index n, index grain, Body&& body) {
+void parallel_chunks(index_t n, index_t grain, Body&& body) {
   const int threads = n >= grain ? max_threads() : 1;
   if (threads <= 1) {
-    body(index{0}, n, 0);
+    body(index_t{0}, n, 0);
     return;
   }
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const index begin = n * t / nt, end = n * (t + 1) / nt;
+    const index_t begin = n * t / nt, end = n * (t + 1) / nt;
     body(begin, end, t);
   }
 #endif
@@ -62,11 +58,11 @@ void parallel_chunks(index n, index grain, Body&& body) {
 
 /// Deterministic parallel sum: per-thread partials in double, combined in thread order.
 template <class Term>
-double parallel_sum(index n, Term&& term) {
+double parallel_sum(index_t n, Term&& term) {
   double partial[64] = {};
-  parallel_chunks(n, parallel_grain, [&](index begin, index end, int t) {
+  parallel_chunks(n, parallel_grain, [&](index_t begin, index_t end, int t) {
     double acc = 0;
-    for (index i = begin; i < end; ++i) acc += static_cast<double>(term(i));
+    for (index_t i = begin; i < end; ++i) acc += static_cast<double>(term(i));
     partial[t % 64] += acc;
   });
   double total = 0;
@@ -81,21 +77,21 @@ struct cpu {
   using space = host_space;
   using view = matrix_view<Scalar, host_space>;
   using const_view = matrix_view<const Scalar, host_space>;
-  using index_view = matrix_view<index, host_space>;
-  using const_index_view = matrix_view<const index, host_space>;
+  using index_view = matrix_view<index_t, host_space>;
+  using const_index_view = matrix_view<const index_t, host_space>;
   using matrix = host_matrix<Scalar>;
-  using index_matrix = host_matrix<index>;
+  using index_matrix = host_matrix<index_t>;
 
   static constexpr const char* name = "cpu";
 
-  /// Threads used by GEMM and by large elementwise loops (OpenMP and OpenBLAS share one pool).
+  /// Threads used by GEMM and by large elementwise loops: the OpenMP pool, which OpenBLAS (its
+  /// OpenMP build) shares. GEMMs are split over these threads by us (cpu_gemm.hpp); OpenBLAS runs
+  /// single-threaded inside our parallel region. (openblas_set_num_threads is not called: in the
+  /// OpenMP build it resets the whole process's OpenMP thread count.)
   static void set_num_threads(int n) {
     if (n < 1) throw invalid_argument("cpu::set_num_threads", "n", ">= 1", fmt::format("{}", n));
 #if defined(_OPENMP)
     omp_set_num_threads(n);
-#endif
-#if defined(IDEMGEN_USE_CBLAS)
-    openblas_set_num_threads(1);  // we split GEMMs over our own threads (cpu_gemm.hpp)
 #endif
   }
   static int num_threads() { return detail::max_threads(); }
@@ -109,22 +105,26 @@ struct cpu {
   /// Calls f(i) for i in [0, n). f must be IDEMGEN_HOST_DEVICE-callable and touch only memory
   /// of this backend's space; iterations must be independent.
   template <class F>
-  static void parallel_for(index n, F f) {
-    detail::parallel_chunks(n, detail::parallel_grain, [&](index begin, index end, int) {
+  static void parallel_for(index_t n, F f) {
+    detail::parallel_chunks(n, detail::parallel_grain, [&](index_t begin, index_t end, int) {
+      // A local copy of the functor: its captured pointers then live in registers. Through the
+      // shared reference, every store p[i] might alias them and the loop would not vectorise.
+      const F local = f;
 #pragma omp simd
-      for (index i = begin; i < end; ++i) f(i);
+      for (index_t i = begin; i < end; ++i) local(i);
     });
   }
 
   /// Calls f(i, j) for every element of a rows × cols matrix (i fastest), for work that needs
   /// the row, such as a per-feature bias, without an integer division per element.
   template <class F>
-  static void parallel_for_2d(index rows, index cols, F f) {
-    const index grain = std::max<index>(1, detail::parallel_grain / std::max<index>(rows, 1));
-    detail::parallel_chunks(cols, grain, [&](index begin, index end, int) {
-      for (index j = begin; j < end; ++j) {
+  static void parallel_for_2d(index_t rows, index_t cols, F f) {
+    const index_t grain = std::max<index_t>(1, detail::parallel_grain / std::max<index_t>(rows, 1));
+    detail::parallel_chunks(cols, grain, [&](index_t begin, index_t end, int) {
+      const F local = f;  // see parallel_for
+      for (index_t j = begin; j < end; ++j) {
 #pragma omp simd
-        for (index i = 0; i < rows; ++i) f(i, j);
+        for (index_t i = 0; i < rows; ++i) local(i, j);
       }
     });
   }
@@ -143,62 +143,62 @@ struct cpu {
   static void fill(view x, Scalar value) { std::fill_n(x.data(), x.size(), value); }
   static void scale(view x, Scalar alpha) {
     Scalar* p = x.data();
-    parallel_for(x.size(), [=](index i) { p[i] *= alpha; });
+    parallel_for(x.size(), [=](index_t i) { p[i] *= alpha; });
   }
   /// y += alpha x
   static void axpy(Scalar alpha, const_view x, view y) {
     same_shape("cpu::axpy", x, y);
     const Scalar* px = x.data();
     Scalar* py = y.data();
-    parallel_for(x.size(), [=](index i) { py[i] += alpha * px[i]; });
+    parallel_for(x.size(), [=](index_t i) { py[i] += alpha * px[i]; });
   }
 
   // ---- reductions ---------------------------------------------------------------------------
   /// out(i) = beta out(i) + alpha Σ_j x(i, j): one value per row (bias gradients). out: rows × 1.
   static void row_sums(const_view x, view out, Scalar alpha = 1, Scalar beta = 0) {
     idemgen::detail::require_dim("cpu::row_sums", "out", "size", x.rows(), out.size());
-    const index rows = x.rows(), cols = x.cols();
+    const index_t rows = x.rows(), cols = x.cols();
     // Threads split the rows; every thread walks all columns (contiguous reads per column).
-    const index grain = x.size() >= detail::parallel_grain ? 16 : rows + 1;
-    detail::parallel_chunks(rows, grain, [&](index begin, index end, int) {
-      for (index i = begin; i < end; ++i) out[i] = beta == Scalar(0) ? Scalar(0) : beta * out[i];
-      for (index j = 0; j < cols; ++j) {
+    const index_t grain = x.size() >= detail::parallel_grain ? 16 : rows + 1;
+    detail::parallel_chunks(rows, grain, [&](index_t begin, index_t end, int) {
+      for (index_t i = begin; i < end; ++i) out[i] = beta == Scalar(0) ? Scalar(0) : beta * out[i];
+      for (index_t j = 0; j < cols; ++j) {
         const Scalar* col = x.data() + j * rows;
 #pragma omp simd
-        for (index i = begin; i < end; ++i) out[i] += alpha * col[i];
+        for (index_t i = begin; i < end; ++i) out[i] += alpha * col[i];
       }
     });
   }
   /// out(j) = Σ_i x(i, j): one value per column (per-sample reductions). out: 1 × cols.
   static void column_sums(const_view x, view out) {
     idemgen::detail::require_dim("cpu::column_sums", "out", "size", x.cols(), out.size());
-    const index rows = x.rows();
+    const index_t rows = x.rows();
     const Scalar* p = x.data();
     Scalar* o = out.data();
-    detail::parallel_chunks(x.cols(), std::max<index>(1, detail::parallel_grain / std::max<index>(rows, 1)),
-                            [&](index begin, index end, int) {
-                              for (index j = begin; j < end; ++j) {
+    detail::parallel_chunks(x.cols(), std::max<index_t>(1, detail::parallel_grain / std::max<index_t>(rows, 1)),
+                            [&](index_t begin, index_t end, int) {
+                              for (index_t j = begin; j < end; ++j) {
                                 Scalar acc = 0;
-                                for (index i = 0; i < rows; ++i) acc += p[i + j * rows];
+                                for (index_t i = 0; i < rows; ++i) acc += p[i + j * rows];
                                 o[j] = acc;
                               }
                             });
   }
   static double sum(const_view x) {
     const Scalar* p = x.data();
-    return detail::parallel_sum(x.size(), [=](index i) { return p[i]; });
+    return detail::parallel_sum(x.size(), [=](index_t i) { return p[i]; });
   }
   static double dot(const_view a, const_view b) {
     same_shape("cpu::dot", a, b);
     const Scalar* pa = a.data();
     const Scalar* pb = b.data();
-    return detail::parallel_sum(a.size(), [=](index i) { return static_cast<double>(pa[i]) * pb[i]; });
+    return detail::parallel_sum(a.size(), [=](index_t i) { return static_cast<double>(pa[i]) * pb[i]; });
   }
   static double squared_norm(const_view x) { return dot(x, x); }
   static bool all_finite(const_view x) {
     const Scalar* p = x.data();
     // x - x is 0 for finite x and NaN for NaN and ±Inf; the sum is finite iff every term is.
-    return std::isfinite(detail::parallel_sum(x.size(), [=](index i) { return p[i] - p[i]; }));
+    return std::isfinite(detail::parallel_sum(x.size(), [=](index_t i) { return p[i] - p[i]; }));
   }
 
   // ---- nearest neighbours -------------------------------------------------------------------
@@ -210,15 +210,15 @@ struct cpu {
                           "cpu::pairwise_squared_distances", "out",
                           fmt::format("{}x{}", a.cols(), b.cols()),
                           fmt::format("{}x{}", out.rows(), out.cols()));
-    const index d = a.rows(), m = a.cols();
+    const index_t d = a.rows(), m = a.cols();
     const Scalar* pa = a.data();
     const Scalar* pb = b.data();
     Scalar* po = out.data();
     if (d <= 8) {
-      parallel_for(out.size(), [=](index e) {
-        const index i = e % m, j = e / m;
+      parallel_for(out.size(), [=](index_t e) {
+        const index_t i = e % m, j = e / m;
         Scalar acc = 0;
-        for (index k = 0; k < d; ++k) {
+        for (index_t k = 0; k < d; ++k) {
           const Scalar diff = pa[k + i * d] - pb[k + j * d];
           acc += diff * diff;
         }
@@ -233,7 +233,7 @@ struct cpu {
     Scalar* nb = norms.data() + m;
     squared_column_norms(a, na);
     squared_column_norms(b, nb);
-    parallel_for(out.size(), [=](index e) {
+    parallel_for(out.size(), [=](index_t e) {
       const Scalar v = po[e] + na[e % m] + nb[e / m];
       po[e] = v > Scalar(0) ? v : Scalar(0);
     });
@@ -243,14 +243,14 @@ struct cpu {
     idemgen::detail::require_dim("cpu::column_argmin", "idx", "size", d.cols(), idx.size());
     if (!min_value.empty())
       idemgen::detail::require_dim("cpu::column_argmin", "min_value", "size", d.cols(), min_value.size());
-    const index rows = d.rows();
+    const index_t rows = d.rows();
     const Scalar* p = d.data();
-    index* pi = idx.data();
+    index_t* pi = idx.data();
     Scalar* pv = min_value.data();
-    parallel_for(d.cols(), [=](index j) {
-      index best = 0;
+    parallel_for(d.cols(), [=](index_t j) {
+      index_t best = 0;
       Scalar best_value = p[j * rows];
-      for (index i = 1; i < rows; ++i) {
+      for (index_t i = 1; i < rows; ++i) {
         const Scalar v = p[i + j * rows];
         if (v < best_value || (best_value != best_value && v == v)) {
           best_value = v;
@@ -267,8 +267,8 @@ struct cpu {
                           "cpu::gather_columns", "dst",
                           fmt::format("{}x{}", src.rows(), idx.size()),
                           fmt::format("{}x{}", dst.rows(), dst.cols()));
-    const index rows = src.rows();
-    for (index k = 0; k < idx.size(); ++k) {
+    const index_t rows = src.rows();
+    for (index_t k = 0; k < idx.size(); ++k) {
       if (idx[k] < 0 || idx[k] >= src.cols())
         throw invalid_argument("cpu::gather_columns", "idx",
                                fmt::format("values in [0, {})", src.cols()),
@@ -282,7 +282,7 @@ struct cpu {
     const philox_key key = rng.key();
     const std::uint64_t first = rng.reserve(static_cast<std::uint64_t>(x.size()));
     Scalar* p = x.data();
-    fill_blocks(x.size(), [=](index e, const philox_block& b) {
+    fill_blocks(x.size(), [=](index_t e, const philox_block& b) {
       p[e] = mean + stddev * normal_from_block<Scalar>(b, static_cast<int>(e & 3));
     }, key, first);
   }
@@ -290,7 +290,7 @@ struct cpu {
     const philox_key key = rng.key();
     const std::uint64_t first = rng.reserve(static_cast<std::uint64_t>(x.size()));
     Scalar* p = x.data();
-    fill_blocks(x.size(), [=](index e, const philox_block& b) {
+    fill_blocks(x.size(), [=](index_t e, const philox_block& b) {
       p[e] = low + (high - low) * uniform_open01<Scalar>(b.v[e & 3]);
     }, key, first);
   }
@@ -303,23 +303,23 @@ struct cpu {
                           fmt::format("{}x{}", b.rows(), b.cols()));
   }
   static void squared_column_norms(const_view x, Scalar* out) {
-    const index rows = x.rows();
+    const index_t rows = x.rows();
     const Scalar* p = x.data();
-    parallel_for(x.cols(), [=](index j) {
+    parallel_for(x.cols(), [=](index_t j) {
       Scalar acc = 0;
-      for (index i = 0; i < rows; ++i) acc += p[i + j * rows] * p[i + j * rows];
+      for (index_t i = 0; i < rows; ++i) acc += p[i + j * rows] * p[i + j * rows];
       out[j] = acc;
     });
   }
   // Each Philox block feeds four consecutive elements; blocks are independent, so threads split
   // the block range and the result does not depend on the thread count.
   template <class Store>
-  static void fill_blocks(index n, Store store, philox_key key, std::uint64_t first) {
-    const index blocks = (n + 3) / 4;
-    detail::parallel_chunks(blocks, detail::parallel_grain / 4, [&](index begin, index end, int) {
-      for (index blk = begin; blk < end; ++blk) {
+  static void fill_blocks(index_t n, Store store, philox_key key, std::uint64_t first) {
+    const index_t blocks = (n + 3) / 4;
+    detail::parallel_chunks(blocks, detail::parallel_grain / 4, [&](index_t begin, index_t end, int) {
+      for (index_t blk = begin; blk < end; ++blk) {
         const philox_block b = philox_block_at(key, first + static_cast<std::uint64_t>(blk));
-        for (index e = blk * 4; e < std::min(n, blk * 4 + 4); ++e) store(e, b);
+        for (index_t e = blk * 4; e < std::min(n, blk * 4 + 4); ++e) store(e, b);
       }
     });
   }

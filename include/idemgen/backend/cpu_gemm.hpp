@@ -29,11 +29,11 @@ namespace idemgen::backend {
 namespace detail {
 /// Threads worth using for an m × n × k product: one unless OpenMP is on, the product is large
 /// enough to amortise a fork (≈ 64³ multiply-adds) and the split side has two 16-wide slabs.
-inline int gemm_threads(index m, index n, index k) {
+inline int gemm_threads(index_t m, index_t n, index_t k) {
 #if defined(_OPENMP)
   const int max = omp_get_max_threads();
   if (max <= 1 || omp_in_parallel() || m * n * k < 262144 || std::max(m, n) < 32) return 1;
-  return static_cast<int>(std::min<index>(max, std::max(m, n) / 16));
+  return static_cast<int>(std::min<index_t>(max, std::max(m, n) / 16));
 #else
   (void)m, (void)n, (void)k;
   return 1;
@@ -44,10 +44,10 @@ inline int gemm_threads(index m, index n, index k) {
 template <class Scalar>
 void gemm_host(transpose ta, transpose tb, Scalar alpha, matrix_view<const Scalar> a,
                matrix_view<const Scalar> b, Scalar beta, matrix_view<Scalar> c) {
-  const index m = ta == transpose::no ? a.rows() : a.cols();
-  const index k = ta == transpose::no ? a.cols() : a.rows();
-  const index kb = tb == transpose::no ? b.rows() : b.cols();
-  const index n = tb == transpose::no ? b.cols() : b.rows();
+  const index_t m = ta == transpose::no ? a.rows() : a.cols();
+  const index_t k = ta == transpose::no ? a.cols() : a.rows();
+  const index_t kb = tb == transpose::no ? b.rows() : b.cols();
+  const index_t n = tb == transpose::no ? b.cols() : b.rows();
   if (k != kb)
     throw shape_error("gemm", "b", fmt::format("op(b) rows {} (= op(a) cols)", k),
                       fmt::format("{}", kb));
@@ -59,10 +59,10 @@ void gemm_host(transpose ta, transpose tb, Scalar alpha, matrix_view<const Scala
   const Scalar* pa = a.data();
   const Scalar* pb = b.data();
   Scalar* pc = c.data();
-  const index lda = std::max<index>(a.rows(), 1), ldb = std::max<index>(b.rows(), 1),
-              ldc = std::max<index>(c.rows(), 1);
+  const index_t lda = std::max<index_t>(a.rows(), 1), ldb = std::max<index_t>(b.rows(), 1),
+              ldc = std::max<index_t>(c.rows(), 1);
   // C(r0:r1, c0:c1) = op(A)(r0:r1, :) op(B)(:, c0:c1), on the calling thread.
-  const auto block = [&](index r0, index r1, index c0, index c1) {
+  const auto block = [&](index_t r0, index_t r1, index_t c0, index_t c1) {
     const Scalar* ap = ta == transpose::no ? pa + r0 : pa + r0 * lda;
     const Scalar* bp = tb == transpose::no ? pb + c0 * ldb : pb + c0;
     const auto t = [](transpose x) { return x == transpose::yes ? CblasTrans : CblasNoTrans; };
@@ -86,9 +86,9 @@ void gemm_host(transpose ta, transpose tb, Scalar alpha, matrix_view<const Scala
 #pragma omp parallel num_threads(threads)
   {
     const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-    const index extent = n >= m ? n : m;
+    const index_t extent = n >= m ? n : m;
     const auto cut = [&](int i) { return std::min(extent, (extent * i / nt + 8) / 16 * 16); };
-    const index lo = tid == 0 ? 0 : cut(tid), hi = tid == nt - 1 ? extent : cut(tid + 1);
+    const index_t lo = tid == 0 ? 0 : cut(tid), hi = tid == nt - 1 ? extent : cut(tid + 1);
     if (hi > lo) {
       if (n >= m)
         block(0, m, lo, hi);

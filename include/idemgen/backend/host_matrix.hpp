@@ -20,7 +20,7 @@ class host_matrix {
   using const_view = matrix_view<const Scalar, host_space>;
 
   host_matrix() = default;
-  host_matrix(index rows, index cols) { resize(rows, cols); }
+  host_matrix(index_t rows, index_t cols) { resize(rows, cols); }
   host_matrix(const host_matrix& other) { *this = other; }
   host_matrix(host_matrix&& other) noexcept { swap(other); }
   host_matrix& operator=(const host_matrix& other) {
@@ -44,8 +44,8 @@ class host_matrix {
   }
 
   /// New shape; contents are unspecified afterwards. Allocates only when rows*cols > capacity.
-  void resize(index rows, index cols) {
-    const index n = rows * cols;
+  void resize(index_t rows, index_t cols) {
+    const index_t n = rows * cols;
     if (n > capacity_) {
       std::free(data_);
       data_ = nullptr;
@@ -62,22 +62,22 @@ class host_matrix {
 
   Scalar* data() { return data_; }
   const Scalar* data() const { return data_; }
-  index rows() const { return rows_; }
-  index cols() const { return cols_; }
-  index size() const { return rows_ * cols_; }
-  index capacity() const { return capacity_; }
+  index_t rows() const { return rows_; }
+  index_t cols() const { return cols_; }
+  index_t size() const { return rows_ * cols_; }
+  index_t capacity() const { return capacity_; }
 
   view as_view() { return view(data_, rows_, cols_); }
   const_view as_view() const { return const_view(data_, rows_, cols_); }
   operator view() { return as_view(); }
   operator const_view() const { return as_view(); }
 
-  Scalar& operator()(index i, index j) { return data_[i + j * rows_]; }
-  const Scalar& operator()(index i, index j) const { return data_[i + j * rows_]; }
+  Scalar& operator()(index_t i, index_t j) { return data_[i + j * rows_]; }
+  const Scalar& operator()(index_t i, index_t j) const { return data_[i + j * rows_]; }
 
  private:
   Scalar* data_ = nullptr;
-  index rows_ = 0, cols_ = 0, capacity_ = 0;
+  index_t rows_ = 0, cols_ = 0, capacity_ = 0;
 };
 
 }  // namespace idemgen::backend

@@ -34,7 +34,7 @@ namespace idemgen {
 template <class B>
 concept numeric_backend = requires(typename B::view v, typename B::const_view cv,
                            typename B::index_view iv, typename B::const_index_view civ,
-                           typename B::scalar s, random_stream& rng, index n) {
+                           typename B::scalar s, random_stream& rng, index_t n) {
   typename B::scalar;
   typename B::space;
   typename B::matrix;
@@ -43,8 +43,8 @@ concept numeric_backend = requires(typename B::view v, typename B::const_view cv
   { typename B::matrix(n, n) };
   { static_cast<typename B::view>(std::declval<typename B::matrix&>()) };
   B::gemm(transpose::no, transpose::yes, s, cv, cv, s, v);
-  B::parallel_for(n, [](index) {});
-  B::parallel_for_2d(n, n, [](index, index) {});
+  B::parallel_for(n, [](index_t) {});
+  B::parallel_for_2d(n, n, [](index_t, index_t) {});
   B::copy(cv, v);
   B::fill(v, s);
   B::scale(v, s);

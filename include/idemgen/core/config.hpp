@@ -19,6 +19,7 @@ namespace idemgen {
 
 /// Signed index type for every dimension and element count (like Eigen::Index / ptrdiff_t):
 /// signed so that `i < n - 1` never wraps.
-using index = std::ptrdiff_t;
+using index_t = std::ptrdiff_t;  // not `index`: POSIX declares ::index(), which
+                                  // would clash after `using namespace idemgen`
 
 }  // namespace idemgen

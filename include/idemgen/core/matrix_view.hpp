@@ -24,7 +24,7 @@ class matrix_view {
   using space = Space;
 
   IDEMGEN_HOST_DEVICE matrix_view() = default;
-  IDEMGEN_HOST_DEVICE matrix_view(Scalar* data, index rows, index cols)
+  IDEMGEN_HOST_DEVICE matrix_view(Scalar* data, index_t rows, index_t cols)
       : data_(data), rows_(rows), cols_(cols) {}
 
   /// A view of mutable data converts to a view of const data, never the other way round.
@@ -34,26 +34,26 @@ class matrix_view {
       : data_(other.data()), rows_(other.rows()), cols_(other.cols()) {}
 
   IDEMGEN_HOST_DEVICE Scalar* data() const { return data_; }
-  IDEMGEN_HOST_DEVICE index rows() const { return rows_; }
-  IDEMGEN_HOST_DEVICE index cols() const { return cols_; }
-  IDEMGEN_HOST_DEVICE index size() const { return rows_ * cols_; }
+  IDEMGEN_HOST_DEVICE index_t rows() const { return rows_; }
+  IDEMGEN_HOST_DEVICE index_t cols() const { return cols_; }
+  IDEMGEN_HOST_DEVICE index_t size() const { return rows_ * cols_; }
   IDEMGEN_HOST_DEVICE bool empty() const { return size() == 0; }
 
   /// Element (i, j); dereferences memory of `Space`, so on the host only for host views.
-  IDEMGEN_HOST_DEVICE Scalar& operator()(index i, index j) const { return data_[i + j * rows_]; }
-  IDEMGEN_HOST_DEVICE Scalar& operator[](index k) const { return data_[k]; }
+  IDEMGEN_HOST_DEVICE Scalar& operator()(index_t i, index_t j) const { return data_[i + j * rows_]; }
+  IDEMGEN_HOST_DEVICE Scalar& operator[](index_t k) const { return data_[k]; }
 
   /// Columns [first, first + count).
-  matrix_view columns(index first, index count) const {
+  matrix_view columns(index_t first, index_t count) const {
     return matrix_view(data_ + first * rows_, rows_, count);
   }
   /// The same memory seen as a rows × cols matrix (rows * cols must equal size()).
-  matrix_view reshaped(index rows, index cols) const { return matrix_view(data_, rows, cols); }
+  matrix_view reshaped(index_t rows, index_t cols) const { return matrix_view(data_, rows, cols); }
 
  private:
   Scalar* data_ = nullptr;
-  index rows_ = 0;
-  index cols_ = 0;
+  index_t rows_ = 0;
+  index_t cols_ = 0;
 };
 
 }  // namespace idemgen

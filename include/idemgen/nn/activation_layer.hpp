@@ -28,7 +28,7 @@ class activation_layer {
     const scalar* px = x.data();
     scalar* py = c.y.data();
     dispatch_activation(act_, [&](auto f) {
-      B::parallel_for(x.size(), [=](index e) { py[e] = f.value(px[e]); });
+      B::parallel_for(x.size(), [=](index_t e) { py[e] = f.value(px[e]); });
     });
     return c.y;
   }
@@ -39,7 +39,7 @@ class activation_layer {
     const scalar* pdy = dy.data();
     scalar* pdx = dx.data();
     dispatch_activation(act_, [&](auto f) {
-      B::parallel_for(dx.size(), [=](index e) { pdx[e] = pdy[e] * f.derivative(px[e], py[e]); });
+      B::parallel_for(dx.size(), [=](index_t e) { pdx[e] = pdy[e] * f.derivative(px[e], py[e]); });
     });
   }
 

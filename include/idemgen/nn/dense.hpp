@@ -32,8 +32,8 @@ class dense {
     const_view output() const { return y.size() > 0 ? const_view(y) : const_view(z); }
   };
 
-  dense(parameter_layout& layout, const std::string& name, index in, index out,
-        activation_spec act = {activation::identity}, index side = 0)
+  dense(parameter_layout& layout, const std::string& name, index_t in, index_t out,
+        activation_spec act = {activation::identity}, index_t side = 0)
       : in_(in), out_(out), side_(side), act_(act) {
     idemgen::detail::require_option(in > 0 && out > 0 && side >= 0, "nn::dense", "dims",
                            "in > 0, out > 0, side >= 0",
@@ -43,9 +43,9 @@ class dense {
     bias_ = layout.add(name + ".bias", out, 1);
   }
 
-  index in_dim() const { return in_; }
-  index out_dim() const { return out_; }
-  index side_dim() const { return side_; }
+  index_t in_dim() const { return in_; }
+  index_t out_dim() const { return out_; }
+  index_t side_dim() const { return side_; }
 
   void initialize(view params, random_stream& rng) const {
     const scalar bound = scalar(1) / std::sqrt(static_cast<scalar>(in_ + side_));
@@ -56,7 +56,7 @@ class dense {
 
   /// Returns act(W x + V side + b) (out × batch), stored in the cache.
   const_view forward(const scalar* params, const_view x, const_view side, cache& c) const {
-    const index n = x.cols();
+    const index_t n = x.cols();
     c.x = x;
     c.side = side;
     c.z.resize(out_, n);
@@ -67,16 +67,16 @@ class dense {
               side, scalar(1), c.z);
     scalar* z = c.z.data();
     const scalar* b = params + bias_;
-    const index rows = out_;
+    const index_t rows = out_;
     if (act_.kind == activation::identity) {
       c.y.resize(0, 0);
-      B::parallel_for_2d(rows, n, [=](index i, index j) { z[i + j * rows] += b[i]; });
+      B::parallel_for_2d(rows, n, [=](index_t i, index_t j) { z[i + j * rows] += b[i]; });
     } else {
       c.y.resize(out_, n);
       scalar* y = c.y.data();
       dispatch_activation(act_, [&](auto f) {
-        B::parallel_for_2d(rows, n, [=](index i, index j) {
-          const index e = i + j * rows;
+        B::parallel_for_2d(rows, n, [=](index_t i, index_t j) {
+          const index_t e = i + j * rows;
           z[e] += b[i];
           y[e] = f.value(z[e]);
         });
@@ -88,7 +88,7 @@ class dense {
   /// Given dL/dy, accumulates dL/dW, dL/dV, dL/db into `grads` (skipped when grads == nullptr:
   /// stop-gradient as routing, DESIGN §4) and writes dL/dx into `dx` (skipped when dx is empty).
   void backward(const scalar* params, cache& c, const_view dy, scalar* grads, view dx) const {
-    const index n = c.z.cols();
+    const index_t n = c.z.cols();
     const_view dz = dy;
     if (act_.kind != activation::identity) {
       c.dz.resize(out_, n);
@@ -97,7 +97,7 @@ class dense {
       const scalar* z = c.z.data();
       const scalar* y = c.y.data();
       dispatch_activation(act_, [&](auto f) {
-        B::parallel_for(c.dz.size(), [=](index e) { pdz[e] = pdy[e] * f.derivative(z[e], y[e]); });
+        B::parallel_for(c.dz.size(), [=](index_t e) { pdz[e] = pdy[e] * f.derivative(z[e], y[e]); });
       });
       dz = c.dz;
     }
@@ -115,16 +115,16 @@ class dense {
   }
 
  private:
-  static view block(scalar* base, index offset, index rows, index cols) {
+  static view block(scalar* base, index_t offset, index_t rows, index_t cols) {
     return view(base + offset, rows, cols);
   }
-  static const_view block(const scalar* base, index offset, index rows, index cols) {
+  static const_view block(const scalar* base, index_t offset, index_t rows, index_t cols) {
     return const_view(base + offset, rows, cols);
   }
 
-  index in_, out_, side_;
+  index_t in_, out_, side_;
   activation_spec act_;
-  index weight_ = 0, side_weight_ = 0, bias_ = 0;
+  index_t weight_ = 0, side_weight_ = 0, bias_ = 0;
 };
 
 }  // namespace idemgen::nn

@@ -22,13 +22,13 @@ class layer_norm {
     const_view output() const { return y; }
   };
 
-  layer_norm(parameter_layout& layout, const std::string& name, index features, double eps = 1e-5)
+  layer_norm(parameter_layout& layout, const std::string& name, index_t features, double eps = 1e-5)
       : features_(features), eps_(eps) {
     gamma_ = layout.add(name + ".gamma", features, 1);
     beta_ = layout.add(name + ".beta", features, 1);
   }
 
-  index features() const { return features_; }
+  index_t features() const { return features_; }
 
   void initialize(view params, random_stream&) const {
     B::fill(view(params.data() + gamma_, features_, 1), scalar(1));
@@ -36,7 +36,7 @@ class layer_norm {
   }
 
   const_view forward(const scalar* params, const_view x, cache& c) const {
-    const index d = features_, n = x.cols();
+    const index_t d = features_, n = x.cols();
     c.xhat.resize(d, n);
     c.y.resize(d, n);
     c.rstd.resize(1, n);
@@ -47,16 +47,16 @@ class layer_norm {
     const scalar* g = params + gamma_;
     const scalar* b = params + beta_;
     const scalar eps = static_cast<scalar>(eps_);
-    B::parallel_for(n, [=](index j) {
+    B::parallel_for(n, [=](index_t j) {
       const scalar* col = px + j * d;
       scalar mean = 0;
-      for (index i = 0; i < d; ++i) mean += col[i];
+      for (index_t i = 0; i < d; ++i) mean += col[i];
       mean /= scalar(d);
       scalar var = 0;
-      for (index i = 0; i < d; ++i) var += (col[i] - mean) * (col[i] - mean);
+      for (index_t i = 0; i < d; ++i) var += (col[i] - mean) * (col[i] - mean);
       const scalar r = scalar(1) / std::sqrt(var / scalar(d) + eps);
       rs[j] = r;
-      for (index i = 0; i < d; ++i) {
+      for (index_t i = 0; i < d; ++i) {
         xh[i + j * d] = (col[i] - mean) * r;
         y[i + j * d] = g[i] * xh[i + j * d] + b[i];
       }
@@ -66,13 +66,13 @@ class layer_norm {
 
   /// dγ = Σ_j dy ⊙ x̂, dβ = Σ_j dy; dx = r (ĝ − mean(ĝ) − x̂ mean(ĝ ⊙ x̂)) with ĝ = γ ⊙ dy.
   void backward(const scalar* params, cache& c, const_view dy, scalar* grads, view dx) const {
-    const index d = features_, n = c.xhat.cols();
+    const index_t d = features_, n = c.xhat.cols();
     const scalar* pdy = dy.data();
     const scalar* xh = c.xhat.data();
     if (grads != nullptr) {
       c.work.resize(d, n);
       scalar* w = c.work.data();
-      B::parallel_for(c.work.size(), [=](index e) { w[e] = pdy[e] * xh[e]; });
+      B::parallel_for(c.work.size(), [=](index_t e) { w[e] = pdy[e] * xh[e]; });
       B::row_sums(c.work, view(grads + gamma_, d, 1), scalar(1), scalar(1));
       B::row_sums(dy, view(grads + beta_, d, 1), scalar(1), scalar(1));
     }
@@ -80,24 +80,24 @@ class layer_norm {
     const scalar* g = params + gamma_;
     const scalar* rs = c.rstd.data();
     scalar* pdx = dx.data();
-    B::parallel_for(n, [=](index j) {
+    B::parallel_for(n, [=](index_t j) {
       scalar mean_g = 0, mean_gx = 0;
-      for (index i = 0; i < d; ++i) {
+      for (index_t i = 0; i < d; ++i) {
         const scalar gi = g[i] * pdy[i + j * d];
         mean_g += gi;
         mean_gx += gi * xh[i + j * d];
       }
       mean_g /= scalar(d);
       mean_gx /= scalar(d);
-      for (index i = 0; i < d; ++i)
+      for (index_t i = 0; i < d; ++i)
         pdx[i + j * d] = rs[j] * (g[i] * pdy[i + j * d] - mean_g - xh[i + j * d] * mean_gx);
     });
   }
 
  private:
-  index features_;
+  index_t features_;
   double eps_;
-  index gamma_ = 0, beta_ = 0;
+  index_t gamma_ = 0, beta_ = 0;
 };
 
 }  // namespace idemgen::nn

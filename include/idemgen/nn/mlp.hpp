@@ -17,9 +17,9 @@
 namespace idemgen::nn {
 
 struct mlp_options {
-  index input_dim = 2;
-  index output_dim = 2;
-  std::vector<index> hidden = {512, 512, 512};
+  index_t input_dim = 2;
+  index_t output_dim = 2;
+  std::vector<index_t> hidden = {512, 512, 512};
   activation_spec act = {activation::relu};
   conditioning cond = {};     // cond.dim == 0: unconditioned
   bool check_finite = true;   // forward throws numeric_error on NaN/Inf input
@@ -36,19 +36,19 @@ class mlp {
   struct cache {
     std::vector<typename dense<B>::cache> layers;
     typename B::matrix embedding, grad_a, grad_b, dx;
-    index batch = 0;
+    index_t batch = 0;
   };
 
   mlp(const mlp_options& opt, random_stream& init) : opt_(opt) {
     idemgen::detail::require_option(opt.input_dim > 0 && opt.output_dim > 0, "mlp", "input_dim/output_dim",
                            "> 0", fmt::format("{}/{}", opt.input_dim, opt.output_dim));
-    for (index h : opt.hidden)
+    for (index_t h : opt.hidden)
       idemgen::detail::require_option(h > 0, "mlp", "hidden", "widths > 0", fmt::format("{}", h));
     if (opt.cond.dim > 0) embed_.emplace(opt.cond);
-    index in = opt.input_dim;
+    index_t in = opt.input_dim;
     for (std::size_t k = 0; k <= opt.hidden.size(); ++k) {
       const bool last = k == opt.hidden.size();
-      const index out = last ? opt.output_dim : opt.hidden[k];
+      const index_t out = last ? opt.output_dim : opt.hidden[k];
       layers_.emplace_back(layout_, "layers." + std::to_string(k), in, out,
                            last ? activation_spec{activation::identity} : opt.act,
                            k == 0 ? opt.cond.dim : 0);
@@ -62,10 +62,10 @@ class mlp {
   mlp(const mlp_options& opt, random_stream&& init) : mlp(opt, init) {}
   mlp(const mlp_options& opt, std::uint64_t seed) : mlp(opt, random_stream(seed)) {}
 
-  index input_dim() const { return opt_.input_dim; }
-  index output_dim() const { return opt_.output_dim; }
-  index cond_rows() const { return opt_.cond.dim > 0 ? 1 : 0; }
-  index parameter_count() const { return layout_.size(); }
+  index_t input_dim() const { return opt_.input_dim; }
+  index_t output_dim() const { return opt_.output_dim; }
+  index_t cond_rows() const { return opt_.cond.dim > 0 ? 1 : 0; }
+  index_t parameter_count() const { return layout_.size(); }
   const mlp_options& options() const { return opt_; }
   const std::vector<parameter_block>& parameter_blocks() const { return layout_.blocks(); }
 
@@ -108,15 +108,15 @@ class mlp {
 
  private:
   const_view backward_impl(cache& c, const_view dy, scalar* grads) const {
-    const index n = c.batch;
-    index widest = 0;
+    const index_t n = c.batch;
+    index_t widest = 0;
     for (const auto& layer : layers_) widest = std::max(widest, layer.in_dim());
     c.grad_a.resize(widest * n, 1);
     c.grad_b.resize(widest * n, 1);
     c.dx.resize(opt_.input_dim, n);
     const_view g = dy;
     for (std::size_t k = layers_.size(); k-- > 0;) {
-      const index in = layers_[k].in_dim();
+      const index_t in = layers_[k].in_dim();
       view out = k == 0 ? view(c.dx) : view((k % 2 ? c.grad_a : c.grad_b).data(), in, n);
       layers_[k].backward(params_.data(), c.layers[k], g, grads, out);
       g = out;

@@ -31,10 +31,10 @@ concept network = requires(Net& net, const Net& cnet, typename Net::cache& c,
                            typename Net::backend_type::const_view x,
                            typename Net::backend_type::view g) {
   requires numeric_backend<typename Net::backend_type>;
-  { cnet.input_dim() } -> std::convertible_to<index>;
-  { cnet.output_dim() } -> std::convertible_to<index>;
-  { cnet.cond_rows() } -> std::convertible_to<index>;
-  { cnet.parameter_count() } -> std::convertible_to<index>;
+  { cnet.input_dim() } -> std::convertible_to<index_t>;
+  { cnet.output_dim() } -> std::convertible_to<index_t>;
+  { cnet.cond_rows() } -> std::convertible_to<index_t>;
+  { cnet.parameter_count() } -> std::convertible_to<index_t>;
   { net.parameters() } -> std::same_as<typename Net::backend_type::view>;
   { net.gradients() } -> std::same_as<typename Net::backend_type::view>;
   { cnet.forward(x, x, c) } -> std::same_as<typename Net::backend_type::const_view>;
@@ -47,7 +47,7 @@ namespace detail {
 /// The checks at a network's forward boundary: x is input_dim × batch and finite, cond has
 /// exactly `cond_rows` rows (0 = must be empty) and the same batch, and is finite.
 template <numeric_backend B>
-void check_network_input(std::string_view where, index input_dim, index cond_rows,
+void check_network_input(std::string_view where, index_t input_dim, index_t cond_rows,
                          typename B::const_view x, typename B::const_view cond, bool check_finite) {
   idemgen::detail::require_dim(where, "x", "rows", input_dim, x.rows());
   if (x.cols() < 1) throw shape_error(where, "x", "at least 1 column", "0 columns");
@@ -69,9 +69,9 @@ void check_network_input(std::string_view where, index input_dim, index cond_row
 
 /// The checks at a network's backward boundary: forward ran, and dy matches its output.
 template <numeric_backend B>
-void check_network_gradient(std::string_view where, index output_dim, index batch,
+void check_network_gradient(std::string_view where, index_t output_dim, index_t batch,
                             typename B::const_view dy, typename B::const_view grads,
-                            index parameter_count) {
+                            index_t parameter_count) {
   if (batch == 0) throw invalid_argument(where, "cache", "a cache filled by forward", "an empty cache");
   idemgen::detail::require_shape(dy.rows() == output_dim && dy.cols() == batch, where, "dy",
                                  fmt::format("{}x{}", output_dim, batch),

@@ -19,7 +19,7 @@ enum class embedding_kind { positional, fourier };
 
 /// How a network embeds its conditioning row. dim == 0 means the network takes no conditioning.
 struct conditioning {
-  index dim = 0;  // embedding features, even; 0 = unconditioned network
+  index_t dim = 0;  // embedding features, even; 0 = unconditioned network
   embedding_kind kind = embedding_kind::positional;
   double max_period = 10000.0;  // positional only
   double fourier_scale = 16.0;  // fourier only
@@ -35,11 +35,11 @@ class noise_embedding {
   explicit noise_embedding(const conditioning& opt) : dim_(opt.dim) {
     idemgen::detail::require_option(opt.dim > 0 && opt.dim % 2 == 0, "noise_embedding", "dim",
                            "an even number > 0", fmt::format("{}", opt.dim));
-    const index half = opt.dim / 2;
+    const index_t half = opt.dim / 2;
     frequencies_.resize(half, 1);
     std::vector<scalar> host(static_cast<std::size_t>(half));
     if (opt.kind == embedding_kind::positional) {
-      for (index k = 0; k < half; ++k)
+      for (index_t k = 0; k < half; ++k)
         host[static_cast<std::size_t>(k)] =
             static_cast<scalar>(std::pow(opt.max_period, -static_cast<double>(k) / half));
       B::copy_from_host(host.data(), frequencies_);
@@ -50,16 +50,16 @@ class noise_embedding {
     }
   }
 
-  index dim() const { return dim_; }
+  index_t dim() const { return dim_; }
 
   /// out (dim × batch) from the conditioning row c (1 × batch).
   void forward(const_view c, typename B::view out) const {
-    const index half = dim_ / 2, n = c.cols();
+    const index_t half = dim_ / 2, n = c.cols();
     const scalar* pc = c.data();
     const scalar* f = frequencies_.data();
     scalar* po = out.data();
-    const index d = dim_;
-    B::parallel_for_2d(half, n, [=](index k, index j) {
+    const index_t d = dim_;
+    B::parallel_for_2d(half, n, [=](index_t k, index_t j) {
       const scalar a = pc[j] * f[k];
       po[k + j * d] = std::cos(a);
       po[k + half + j * d] = std::sin(a);
@@ -67,7 +67,7 @@ class noise_embedding {
   }
 
  private:
-  index dim_;
+  index_t dim_;
   typename B::matrix frequencies_;  // angular frequencies (2π folded in for fourier)
 };
 

@@ -15,26 +15,26 @@ namespace idemgen::nn {
 /// A named rows × cols block of the flat buffer (column-major), e.g. "layers.0.weight".
 struct parameter_block {
   std::string name;
-  index offset = 0;
-  index rows = 0;
-  index cols = 0;
-  index size() const { return rows * cols; }
+  index_t offset = 0;
+  index_t rows = 0;
+  index_t cols = 0;
+  index_t size() const { return rows * cols; }
 };
 
 /// Hands out consecutive blocks of the flat buffer while a network is being built.
 class parameter_layout {
  public:
-  index add(std::string name, index rows, index cols) {
+  index_t add(std::string name, index_t rows, index_t cols) {
     blocks_.push_back({std::move(name), size_, rows, cols});
     size_ += rows * cols;
     return blocks_.back().offset;
   }
-  index size() const { return size_; }
+  index_t size() const { return size_; }
   const std::vector<parameter_block>& blocks() const { return blocks_; }
 
  private:
   std::vector<parameter_block> blocks_;
-  index size_ = 0;
+  index_t size_ = 0;
 };
 
 }  // namespace idemgen::nn

@@ -22,10 +22,10 @@
 namespace idemgen::nn {
 
 struct resmlp_options {
-  index input_dim = 2;
-  index output_dim = 2;
-  index width = 256;
-  index blocks = 3;
+  index_t input_dim = 2;
+  index_t output_dim = 2;
+  index_t width = 256;
+  index_t blocks = 3;
   activation_spec act = {activation::silu};
   bool layer_norm = true;
   conditioning cond = {};
@@ -51,7 +51,7 @@ class resmlp {
     typename layer_norm<B>::cache norm_out;
     typename activation_layer<B>::cache act_out;
     typename B::matrix embedding, dh, t1, t2, dx;
-    index batch = 0;
+    index_t batch = 0;
   };
 
   resmlp(const resmlp_options& opt, random_stream& init)
@@ -60,7 +60,7 @@ class resmlp {
                  {activation::identity}, opt.cond.dim),
         act_out_(opt.act) {
     if (opt.cond.dim > 0) embed_.emplace(opt.cond);
-    for (index k = 0; k < opt.blocks; ++k) {
+    for (index_t k = 0; k < opt.blocks; ++k) {
       const std::string name = "blocks." + std::to_string(k);
       if (opt.layer_norm) norms_.emplace_back(layout_, name + ".norm", opt.width);
       fc1_.emplace_back(layout_, name + ".fc1", opt.width, opt.width, opt.act, opt.cond.dim);
@@ -71,7 +71,7 @@ class resmlp {
     params_.resize(layout_.size(), 1);
     grads_.resize(layout_.size(), 1);
     in_proj_.initialize(params_, init);
-    for (index k = 0; k < opt.blocks; ++k) {
+    for (index_t k = 0; k < opt.blocks; ++k) {
       if (opt.layer_norm) norms_[k].initialize(params_, init);
       fc1_[k].initialize(params_, init);
       fc2_[k].initialize(params_, init);
@@ -83,10 +83,10 @@ class resmlp {
   resmlp(const resmlp_options& opt, random_stream&& init) : resmlp(opt, init) {}
   resmlp(const resmlp_options& opt, std::uint64_t seed) : resmlp(opt, random_stream(seed)) {}
 
-  index input_dim() const { return opt_.input_dim; }
-  index output_dim() const { return opt_.output_dim; }
-  index cond_rows() const { return opt_.cond.dim > 0 ? 1 : 0; }
-  index parameter_count() const { return layout_.size(); }
+  index_t input_dim() const { return opt_.input_dim; }
+  index_t output_dim() const { return opt_.output_dim; }
+  index_t cond_rows() const { return opt_.cond.dim > 0 ? 1 : 0; }
+  index_t parameter_count() const { return layout_.size(); }
   const resmlp_options& options() const { return opt_; }
   const std::vector<parameter_block>& parameter_blocks() const { return layout_.blocks(); }
   view parameters() { return params_; }
@@ -99,7 +99,7 @@ class resmlp {
   const_view forward(const_view x, const_view cond, cache& c) const {
     detail::check_network_input<B>("resmlp::forward", opt_.input_dim, cond_rows(), x, cond,
                                    opt_.check_finite);
-    const index n = x.cols();
+    const index_t n = x.cols();
     const scalar* p = params_.data();
     c.batch = n;
     c.blocks.resize(static_cast<std::size_t>(opt_.blocks));
@@ -110,7 +110,7 @@ class resmlp {
       e = c.embedding;
     }
     const_view h = in_proj_.forward(p, x, e, c.in_proj);
-    for (index k = 0; k < opt_.blocks; ++k) {
+    for (index_t k = 0; k < opt_.blocks; ++k) {
       auto& bc = c.blocks[static_cast<std::size_t>(k)];
       const_view a = opt_.layer_norm ? norms_[k].forward(p, h, bc.norm) : h;
       const_view u = fc1_[k].forward(p, a, e, bc.fc1);
@@ -146,11 +146,11 @@ class resmlp {
     const scalar* pa = a.data();
     const scalar* pb = b.data();
     scalar* po = out.data();
-    B::parallel_for(out.size(), [=](index i) { po[i] = pa[i] + pb[i]; });
+    B::parallel_for(out.size(), [=](index_t i) { po[i] = pa[i] + pb[i]; });
   }
 
   const_view backward_impl(cache& c, const_view dy, scalar* grads) const {
-    const index n = c.batch, w = opt_.width;
+    const index_t n = c.batch, w = opt_.width;
     const scalar* p = params_.data();
     for (auto* m : {&c.dh, &c.t1, &c.t2}) m->resize(w, n);
     c.dx.resize(opt_.input_dim, n);
@@ -160,7 +160,7 @@ class resmlp {
       norm_out_->backward(p, c.norm_out, c.t2, grads, c.dh);
     else
       B::copy(c.t2, c.dh);
-    for (index k = opt_.blocks; k-- > 0;) {
+    for (index_t k = opt_.blocks; k-- > 0;) {
       auto& bc = c.blocks[static_cast<std::size_t>(k)];
       fc2_[k].backward(p, bc.fc2, c.dh, grads, c.t1);
       fc1_[k].backward(p, bc.fc1, c.t1, grads, c.t2);

@@ -65,7 +65,7 @@ class adam_type : public optimizer_state<B> {
     const scalar* g = grads.data();
     scalar* m = this->buffer(0).data();
     scalar* v = this->buffer(1).data();
-    B::parallel_for(params.size(), [=](index i) {
+    B::parallel_for(params.size(), [=](index_t i) {
       scalar gi = g[i];
       if constexpr (Mode == weight_decay_mode::coupled)
         gi += wd * p[i];

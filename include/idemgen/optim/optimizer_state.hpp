@@ -32,7 +32,7 @@ class optimizer_state {
   /// Restores the step counter (buffers are restored through named_state()).
   void set_steps(long steps) { steps_ = steps; }
   /// Allocates zeroed state for `size` parameters ahead of a restore.
-  void prepare(index size, int n_buffers) { allocate(size, n_buffers); }
+  void prepare(index_t size, int n_buffers) { allocate(size, n_buffers); }
 
  protected:
   explicit optimizer_state(std::vector<std::string> names = {"momentum_buffer"})
@@ -52,7 +52,7 @@ class optimizer_state {
   typename B::matrix& buffer(int k) { return buffers_[static_cast<std::size_t>(k)]; }
 
  private:
-  void allocate(index size, int n_buffers) {
+  void allocate(index_t size, int n_buffers) {
     size_ = size;
     buffers_.resize(static_cast<std::size_t>(n_buffers));
     for (auto& b : buffers_) {
@@ -63,7 +63,7 @@ class optimizer_state {
 
   std::vector<std::string> names_;
   std::vector<typename B::matrix> buffers_;
-  index size_ = -1;
+  index_t size_ = -1;
   long steps_ = 0;
 };
 
