@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "idemgen/nn/dense.hpp"
-#include "idemgen/nn/network.hpp"
+#include "idemgen/nn/network_base.hpp"
 #include "idemgen/nn/noise_embedding.hpp"
 
 namespace idemgen::nn {
@@ -26,12 +26,17 @@ struct mlp_options {
 };
 
 template <numeric_backend B>
-class mlp {
+class mlp : public network_base<mlp<B>, B> {
+  using base = network_base<mlp<B>, B>;
+  friend base;
+  using base::layout_;
+  using base::params_;
+
  public:
-  using backend_type = B;
-  using scalar = typename B::scalar;
-  using view = typename B::view;
-  using const_view = typename B::const_view;
+  using typename base::const_view;
+  using typename base::scalar;
+  using typename base::view;
+  static constexpr const char* name = "mlp";
 
   struct cache {
     std::vector<typename dense<B>::cache> layers;
@@ -54,10 +59,8 @@ class mlp {
                            k == 0 ? opt.cond.dim : 0);
       in = out;
     }
-    params_.resize(layout_.size(), 1);
-    grads_.resize(layout_.size(), 1);
+    this->allocate_parameters();
     for (const auto& layer : layers_) layer.initialize(params_, init);
-    zero_grad();
   }
   mlp(const mlp_options& opt, random_stream&& init) : mlp(opt, init) {}
   mlp(const mlp_options& opt, std::uint64_t seed) : mlp(opt, random_stream(seed)) {}
@@ -65,20 +68,13 @@ class mlp {
   index_t input_dim() const { return opt_.input_dim; }
   index_t output_dim() const { return opt_.output_dim; }
   index_t cond_rows() const { return opt_.cond.dim > 0 ? 1 : 0; }
-  index_t parameter_count() const { return layout_.size(); }
   const mlp_options& options() const { return opt_; }
-  const std::vector<parameter_block>& parameter_blocks() const { return layout_.blocks(); }
 
-  view parameters() { return params_; }
-  const_view parameters() const { return params_; }
-  view gradients() { return grads_; }
-  void zero_grad() { B::fill(grads_, scalar(0)); }
 
   const_view forward(const_view x, cache& c) const { return forward(x, const_view{}, c); }
 
   const_view forward(const_view x, const_view cond, cache& c) const {
-    detail::check_network_input<B>("mlp::forward", opt_.input_dim, cond_rows(), x, cond,
-                                   opt_.check_finite);
+    this->check_input(x, cond, opt_.check_finite);
     c.batch = x.cols();
     c.layers.resize(layers_.size());
     const_view side;
@@ -93,18 +89,6 @@ class mlp {
     return h;
   }
 
-  /// Accumulates dL/dθ into `grads` (a parameter_count × 1 buffer, usually gradients()) and
-  /// returns dL/dx (input_dim × batch, held by the cache).
-  const_view backward(cache& c, const_view dy, view grads) const {
-    detail::check_network_gradient<B>("mlp::backward", opt_.output_dim, c.batch, dy, grads,
-                                      parameter_count());
-    return backward_impl(c, dy, grads.data());
-  }
-  /// Stop-gradient routing: returns dL/dx and leaves every parameter gradient untouched.
-  const_view backward(cache& c, const_view dy, std::nullptr_t) const {
-    detail::check_network_gradient<B>("mlp::backward", opt_.output_dim, c.batch, dy, view{}, 0);
-    return backward_impl(c, dy, nullptr);
-  }
 
  private:
   const_view backward_impl(cache& c, const_view dy, scalar* grads) const {
@@ -125,10 +109,8 @@ class mlp {
   }
 
   mlp_options opt_;
-  parameter_layout layout_;
   std::vector<dense<B>> layers_;
   std::optional<noise_embedding<B>> embed_;
-  typename B::matrix params_, grads_;
 };
 
 }  // namespace idemgen::nn

@@ -16,7 +16,7 @@
 #include "idemgen/nn/activation_layer.hpp"
 #include "idemgen/nn/dense.hpp"
 #include "idemgen/nn/layer_norm.hpp"
-#include "idemgen/nn/network.hpp"
+#include "idemgen/nn/network_base.hpp"
 #include "idemgen/nn/noise_embedding.hpp"
 
 namespace idemgen::nn {
@@ -33,12 +33,17 @@ struct resmlp_options {
 };
 
 template <numeric_backend B>
-class resmlp {
+class resmlp : public network_base<resmlp<B>, B> {
+  using base = network_base<resmlp<B>, B>;
+  friend base;
+  using base::layout_;
+  using base::params_;
+
  public:
-  using backend_type = B;
-  using scalar = typename B::scalar;
-  using view = typename B::view;
-  using const_view = typename B::const_view;
+  using typename base::const_view;
+  using typename base::scalar;
+  using typename base::view;
+  static constexpr const char* name = "resmlp";
 
   struct block_cache {
     typename layer_norm<B>::cache norm;
@@ -68,8 +73,7 @@ class resmlp {
     }
     if (opt.layer_norm) norm_out_.emplace(layout_, "norm_out", opt.width);
     head_.emplace(layout_, "head", opt.width, opt.output_dim);
-    params_.resize(layout_.size(), 1);
-    grads_.resize(layout_.size(), 1);
+    this->allocate_parameters();
     in_proj_.initialize(params_, init);
     for (index_t k = 0; k < opt.blocks; ++k) {
       if (opt.layer_norm) norms_[k].initialize(params_, init);
@@ -78,7 +82,6 @@ class resmlp {
     }
     if (norm_out_) norm_out_->initialize(params_, init);
     head_->initialize(params_, init);
-    zero_grad();
   }
   resmlp(const resmlp_options& opt, random_stream&& init) : resmlp(opt, init) {}
   resmlp(const resmlp_options& opt, std::uint64_t seed) : resmlp(opt, random_stream(seed)) {}
@@ -86,19 +89,12 @@ class resmlp {
   index_t input_dim() const { return opt_.input_dim; }
   index_t output_dim() const { return opt_.output_dim; }
   index_t cond_rows() const { return opt_.cond.dim > 0 ? 1 : 0; }
-  index_t parameter_count() const { return layout_.size(); }
   const resmlp_options& options() const { return opt_; }
-  const std::vector<parameter_block>& parameter_blocks() const { return layout_.blocks(); }
-  view parameters() { return params_; }
-  const_view parameters() const { return params_; }
-  view gradients() { return grads_; }
-  void zero_grad() { B::fill(grads_, scalar(0)); }
 
   const_view forward(const_view x, cache& c) const { return forward(x, const_view{}, c); }
 
   const_view forward(const_view x, const_view cond, cache& c) const {
-    detail::check_network_input<B>("resmlp::forward", opt_.input_dim, cond_rows(), x, cond,
-                                   opt_.check_finite);
+    this->check_input(x, cond, opt_.check_finite);
     const index_t n = x.cols();
     const scalar* p = params_.data();
     c.batch = n;
@@ -123,15 +119,6 @@ class resmlp {
     return head_->forward(p, act_out_.forward(a, c.act_out), const_view{}, c.head);
   }
 
-  const_view backward(cache& c, const_view dy, view grads) const {
-    detail::check_network_gradient<B>("resmlp::backward", opt_.output_dim, c.batch, dy, grads,
-                                      parameter_count());
-    return backward_impl(c, dy, grads.data());
-  }
-  const_view backward(cache& c, const_view dy, std::nullptr_t) const {
-    detail::check_network_gradient<B>("resmlp::backward", opt_.output_dim, c.batch, dy, view{}, 0);
-    return backward_impl(c, dy, nullptr);
-  }
 
  private:
   static const resmlp_options& checked(const resmlp_options& opt) {
@@ -176,7 +163,6 @@ class resmlp {
   }
 
   resmlp_options opt_;
-  parameter_layout layout_;
   dense<B> in_proj_;
   std::vector<layer_norm<B>> norms_;
   std::vector<dense<B>> fc1_, fc2_;
@@ -184,7 +170,6 @@ class resmlp {
   activation_layer<B> act_out_;
   std::optional<dense<B>> head_;
   std::optional<noise_embedding<B>> embed_;
-  typename B::matrix params_, grads_;
 };
 
 }  // namespace idemgen::nn
