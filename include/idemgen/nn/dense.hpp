@@ -60,26 +60,24 @@ class dense {
     c.x = x;
     c.side = side;
     c.z.resize(out_, n);
-    B::gemm(transpose::no, transpose::no, scalar(1), block(params, weight_, out_, in_), x,
-            scalar(0), c.z);
-    if (side_ > 0)
-      B::gemm(transpose::no, transpose::no, scalar(1), block(params, side_weight_, out_, side_),
-              side, scalar(1), c.z);
+    // z starts as the bias and the GEMMs accumulate into it (β = 1): BLAS then skips its
+    // zeroing pass over C, and the bias costs a write-only pass instead of a read-modify-write.
     scalar* z = c.z.data();
     const scalar* b = params + bias_;
     const index_t rows = out_;
+    B::parallel_for_2d(rows, n, [=](index_t i, index_t j) { z[i + j * rows] = b[i]; });
+    B::gemm(transpose::no, transpose::no, scalar(1), block(params, weight_, out_, in_), x,
+            scalar(1), c.z);
+    if (side_ > 0)
+      B::gemm(transpose::no, transpose::no, scalar(1), block(params, side_weight_, out_, side_),
+              side, scalar(1), c.z);
     if (act_.kind == activation::identity) {
       c.y.resize(0, 0);
-      B::parallel_for_2d(rows, n, [=](index_t i, index_t j) { z[i + j * rows] += b[i]; });
     } else {
       c.y.resize(out_, n);
       scalar* y = c.y.data();
       dispatch_activation(act_, [&](auto f) {
-        B::parallel_for_2d(rows, n, [=](index_t i, index_t j) {
-          const index_t e = i + j * rows;
-          z[e] += b[i];
-          y[e] = f.value(z[e]);
-        });
+        B::parallel_for(c.z.size(), [=](index_t e) { y[e] = f.value(z[e]); });
       });
     }
     return c.output();
