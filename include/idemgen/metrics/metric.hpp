@@ -1,0 +1,186 @@
+#pragma once
+// The distance D(a, b) used in every loss term (DESIGN §1, ALGORITHMS T4/T5), per sample (column):
+//   l2            ‖a − b‖           (NAIGN/SIGN "ℓ2" for 2-D data; unit-direction gradient)
+//   l1            Σ|a − b|          (NAIGN's image metric)
+//   squared_l2    ‖a − b‖²          (the IGN code's MSE up to the 1/D factor)
+//   pseudo_huber  √(‖a − b‖² + c²) − c   (iCT)
+// All four are functions of r = a − b, so ∂D/∂b = −∂D/∂a and each metric gives only ∂D/∂a.
+// Over the batch a loss takes the mean (T5); `per_dim` divides by D as PyTorch's mean would.
+
+#include <cmath>
+#include <concepts>
+
+#include "idemgen/core/concepts.hpp"
+#include "idemgen/core/errors.hpp"
+
+namespace idemgen::metric {
+
+/// A per-sample distance on feature columns.
+///
+/// Requires of M (for every backend B):
+///   M::name                                           a short name for logs ("l2")
+///   m.evaluate<B>(a, b, per_sample, grad_a, scale)    per_sample(j) = D(a_j, b_j) (1 × n);
+///                                                     grad_a = scale · ∂D(a_j, b_j)/∂a_j
+///                                                     (d × n; may alias neither a nor b);
+///                                                     returns Σ_j D(a_j, b_j)
+///   m.pairwise<B>(a, b, out)                          out(i, j) = a value that orders like
+///                                                     D(a_i, b_j) (for nearest-neighbour search)
+/// Ensures: D ≥ 0, D(a, a) = 0, finite gradient at a = b (zero subgradient or smoothing).
+template <class M, class B>
+concept distance = numeric_backend<B> &&
+    requires(const M m, typename B::const_view a, typename B::view v, typename B::scalar s) {
+  { M::name } -> std::convertible_to<const char*>;
+  { m.template evaluate<B>(a, a, v, v, s) } -> std::convertible_to<double>;
+  m.template pairwise<B>(a, a, v);
+};
+
+namespace detail {
+template <class B>
+void check_pair(const char* where, typename B::const_view a, typename B::const_view b,
+                typename B::const_view per_sample, typename B::const_view grad_a) {
+  idemgen::detail::require_shape(a.rows() == b.rows() && a.cols() == b.cols(), where, "b",
+                                 fmt::format("{}x{}", a.rows(), a.cols()),
+                                 fmt::format("{}x{}", b.rows(), b.cols()));
+  idemgen::detail::require_dim(where, "per_sample", "size", a.cols(), per_sample.size());
+  idemgen::detail::require_shape(grad_a.rows() == a.rows() && grad_a.cols() == a.cols(), where,
+                                 "grad_a", fmt::format("{}x{}", a.rows(), a.cols()),
+                                 fmt::format("{}x{}", grad_a.rows(), grad_a.cols()));
+}
+
+/// Runs body(r, d, inv_dim) per column where r points at grad_a's column holding a − b; the body
+/// returns D and overwrites r with ∂D/∂a (unscaled); then scales and reduces.
+template <class B, class Body>
+double per_column(const char* where, typename B::const_view a, typename B::const_view b,
+                  typename B::view per_sample, typename B::view grad_a, typename B::scalar scale,
+                  bool per_dim, Body body) {
+  using S = typename B::scalar;
+  check_pair<B>(where, a, b, per_sample, grad_a);
+  const index_t d = a.rows();
+  const S* pa = a.data();
+  const S* pb = b.data();
+  S* pg = grad_a.data();
+  S* ps = per_sample.data();
+  const S norm = per_dim ? S(1) / S(d) : S(1);
+  B::parallel_for(a.cols(), [=](index_t j) {
+    S* r = pg + j * d;
+    for (index_t i = 0; i < d; ++i) r[i] = pa[i + j * d] - pb[i + j * d];
+    ps[j] = norm * body(r, d);
+    for (index_t i = 0; i < d; ++i) r[i] *= scale * norm;
+  });
+  return B::sum(per_sample);
+}
+}  // namespace detail
+
+struct l2 {
+  static constexpr const char* name = "l2";
+  double smoothing = 0.0;  // ε > 0: √(‖r‖² + ε²) − ε, smooth at 0; ε = 0: exact, zero subgradient
+  bool per_dim = false;
+
+  template <numeric_backend B>
+  double evaluate(typename B::const_view a, typename B::const_view b, typename B::view per_sample,
+                  typename B::view grad_a, typename B::scalar scale) const {
+    using S = typename B::scalar;
+    const S eps = static_cast<S>(smoothing);
+    return detail::per_column<B>("metric::l2", a, b, per_sample, grad_a, scale, per_dim,
+                                 [=](S* r, index_t d) {
+                                   S sq = 0;
+                                   for (index_t i = 0; i < d; ++i) sq += r[i] * r[i];
+                                   const S n = std::sqrt(sq + eps * eps);
+                                   const S inv = n > S(0) ? S(1) / n : S(0);
+                                   for (index_t i = 0; i < d; ++i) r[i] *= inv;
+                                   return n - eps;
+                                 });
+  }
+  template <numeric_backend B>
+  void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
+    B::pairwise_squared_distances(a, b, out);  // monotone in ‖·‖
+  }
+};
+
+struct squared_l2 {
+  static constexpr const char* name = "squared_l2";
+  bool per_dim = false;
+
+  template <numeric_backend B>
+  double evaluate(typename B::const_view a, typename B::const_view b, typename B::view per_sample,
+                  typename B::view grad_a, typename B::scalar scale) const {
+    using S = typename B::scalar;
+    return detail::per_column<B>("metric::squared_l2", a, b, per_sample, grad_a, scale, per_dim,
+                                 [](S* r, index_t d) {
+                                   S sq = 0;
+                                   for (index_t i = 0; i < d; ++i) sq += r[i] * r[i];
+                                   for (index_t i = 0; i < d; ++i) r[i] *= S(2);
+                                   return sq;
+                                 });
+  }
+  template <numeric_backend B>
+  void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
+    B::pairwise_squared_distances(a, b, out);
+  }
+};
+
+struct pseudo_huber {
+  static constexpr const char* name = "pseudo_huber";
+  double c = -1.0;  // < 0: iCT's rule c = 0.00054 √D
+  bool per_dim = false;
+
+  template <numeric_backend B>
+  double evaluate(typename B::const_view a, typename B::const_view b, typename B::view per_sample,
+                  typename B::view grad_a, typename B::scalar scale) const {
+    using S = typename B::scalar;
+    const S cc = static_cast<S>(c >= 0 ? c : 0.00054 * std::sqrt(static_cast<double>(a.rows())));
+    return detail::per_column<B>("metric::pseudo_huber", a, b, per_sample, grad_a, scale, per_dim,
+                                 [=](S* r, index_t d) {
+                                   S sq = 0;
+                                   for (index_t i = 0; i < d; ++i) sq += r[i] * r[i];
+                                   const S n = std::sqrt(sq + cc * cc);
+                                   for (index_t i = 0; i < d; ++i) r[i] /= n;
+                                   return n - cc;
+                                 });
+  }
+  template <numeric_backend B>
+  void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
+    B::pairwise_squared_distances(a, b, out);  // monotone in ‖·‖
+  }
+};
+
+struct l1 {
+  static constexpr const char* name = "l1";
+  bool per_dim = false;
+
+  template <numeric_backend B>
+  double evaluate(typename B::const_view a, typename B::const_view b, typename B::view per_sample,
+                  typename B::view grad_a, typename B::scalar scale) const {
+    using S = typename B::scalar;
+    return detail::per_column<B>("metric::l1", a, b, per_sample, grad_a, scale, per_dim,
+                                 [](S* r, index_t d) {
+                                   S s = 0;
+                                   for (index_t i = 0; i < d; ++i) {
+                                     s += std::abs(r[i]);
+                                     r[i] = r[i] > S(0) ? S(1) : (r[i] < S(0) ? S(-1) : S(0));
+                                   }
+                                   return s;
+                                 });
+  }
+  /// Direct O(n·m·d) kernel: the GEMM identity serves only squared ℓ2 (ALGORITHMS T4).
+  template <numeric_backend B>
+  void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
+    using S = typename B::scalar;
+    idemgen::detail::require_dim("metric::l1::pairwise", "b", "rows", a.rows(), b.rows());
+    idemgen::detail::require_shape(out.rows() == a.cols() && out.cols() == b.cols(),
+                                   "metric::l1::pairwise", "out",
+                                   fmt::format("{}x{}", a.cols(), b.cols()),
+                                   fmt::format("{}x{}", out.rows(), out.cols()));
+    const index_t d = a.rows(), m = a.cols();
+    const S* pa = a.data();
+    const S* pb = b.data();
+    S* po = out.data();
+    B::parallel_for_2d(m, b.cols(), [=](index_t i, index_t j) {
+      S s = 0;
+      for (index_t k = 0; k < d; ++k) s += std::abs(pa[k + i * d] - pb[k + j * d]);
+      po[i + j * m] = s;
+    });
+  }
+};
+
+}  // namespace idemgen::metric
