@@ -111,9 +111,9 @@ class generator {
                       : std::sqrt(B::squared_norm(net_.gradients()));
     r.finite = std::isfinite(r.total) && std::isfinite(r.grad_norm);
     if (!r.finite) return r;
-    optimizer_.set_learning_rate(options_.lr_schedule
-                                     ? optim::learning_rate_at(*options_.lr_schedule, steps_)
-                                     : options_.optimizer.lr);
+    optimizer_.set_learning_rate(lr_scale_ * (options_.lr_schedule
+                                                  ? optim::learning_rate_at(*options_.lr_schedule, steps_)
+                                                  : options_.optimizer.lr));
     optimizer_.step(net_.parameters(), net_.gradients());
     if (options_.ema_decay > 0) ema_.update(net_.parameters());
     ++steps_;
@@ -131,6 +131,10 @@ class generator {
   long steps() const { return steps_; }
   void set_steps(long s) { steps_ = s; }
   const generator_options& options() const { return options_; }
+  /// A factor on every learning rate (the divergence guard lowers it).
+  double lr_scale() const { return lr_scale_; }
+  void set_lr_scale(double s) { lr_scale_ = s; }
+  double learning_rate() const { return optimizer_.learning_rate(); }
 
  private:
   Net net_;
@@ -142,6 +146,7 @@ class generator {
   random_stream rng_;
   step_context<Net, Metric> context_;
   long steps_ = 0;
+  double lr_scale_ = 1.0;
 };
 
 }  // namespace idemgen::models

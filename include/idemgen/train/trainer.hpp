@@ -1,0 +1,129 @@
+#pragma once
+// The training loop around generator::train_step: a progress line on stderr (only when stderr is
+// a terminal), a CSV log of every term every `log_every` steps, and a divergence guard — when a
+// step is non-finite the last good snapshot (weights, AdamW moments, step) is restored and the
+// learning rate halved; after `max_recoveries` it stops with numeric_error (DESIGN §6).
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "idemgen/core/errors.hpp"
+
+namespace idemgen::train {
+
+struct trainer_options {
+  long steps = 5000;
+  long log_every = 100;
+  std::string log_path;          // CSV; empty = no log
+  bool progress = true;          // drawn only when stderr is a terminal
+  long snapshot_every = 250;     // last-good state for the divergence guard
+  int max_recoveries = 5;
+  double lr_backoff = 0.5;
+};
+
+struct training_report {
+  long steps = 0;
+  int recoveries = 0;
+  double seconds = 0;
+  std::vector<double> last_terms;
+};
+
+/// next_batch(view) fills one data batch; it is called once per step.
+template <class Generator, class NextBatch>
+training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
+                      const trainer_options& opt) {
+  using B = typename Generator::backend_type;
+  idemgen::detail::require_option(opt.steps > 0 && opt.log_every > 0 && opt.snapshot_every > 0,
+                                  "train::train", "steps/log_every/snapshot_every", "> 0",
+                                  fmt::format("{}/{}/{}", opt.steps, opt.log_every, opt.snapshot_every));
+  auto& net = gen.net();
+  typename B::matrix x(net.input_dim(), batch);
+  struct snapshot {
+    typename B::matrix params;
+    std::vector<typename B::matrix> state;
+    long steps = 0, optimizer_steps = 0;
+  } good;
+  const auto take_snapshot = [&] {
+    good.params.resize(net.parameter_count(), 1);
+    B::copy(net.parameters(), good.params);
+    auto named = gen.optimizer().named_state();
+    good.state.resize(named.size());
+    for (std::size_t k = 0; k < named.size(); ++k) {
+      good.state[k].resize(named[k].second.rows(), 1);
+      B::copy(named[k].second, good.state[k]);
+    }
+    good.steps = gen.steps();
+    good.optimizer_steps = gen.optimizer().steps();
+  };
+  const auto restore = [&] {
+    B::copy(good.params, net.parameters());
+    auto named = gen.optimizer().named_state();
+    for (std::size_t k = 0; k < named.size() && k < good.state.size(); ++k)
+      B::copy(good.state[k], named[k].second);
+    gen.set_steps(good.steps);
+    gen.optimizer().set_steps(good.optimizer_steps);
+  };
+
+  std::ofstream log;
+  if (!opt.log_path.empty()) {
+    log.open(opt.log_path);
+    if (!log) throw io_error("train::train", "log_path", "a writable file", opt.log_path);
+    log << "step";
+    for (const char* n : Generator::term_names) log << ',' << n;
+    log << ",total,grad_norm,lr,steps_per_s\n";
+  }
+  const bool draw = opt.progress && isatty(STDERR_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  auto last_draw = start;
+  training_report report;
+  take_snapshot();
+  while (gen.steps() < opt.steps) {
+    next_batch(typename B::view(x));
+    const auto r = gen.train_step(x);
+    if (!r.finite) {
+      if (++report.recoveries > opt.max_recoveries)
+        throw numeric_error("train::train", "loss", "finite values",
+                            fmt::format("non-finite at step {} after {} recoveries (lr scale {})",
+                                        gen.steps(), opt.max_recoveries, gen.lr_scale()));
+      restore();
+      gen.set_lr_scale(gen.lr_scale() * opt.lr_backoff);
+      std::fprintf(stderr, "%sdivergence at step %ld: restored step %ld, lr scale now %g\n",
+                   draw ? "\n" : "", gen.steps(), good.steps, gen.lr_scale());
+      continue;
+    }
+    const long step = gen.steps();
+    if (step % opt.snapshot_every == 0) take_snapshot();
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    if (log.is_open() && (step % opt.log_every == 0 || step == opt.steps)) {
+      log << step;
+      for (double t : r.terms) log << ',' << t;
+      log << ',' << r.total << ',' << r.grad_norm << ',' << gen.learning_rate() << ','
+          << step / std::max(elapsed, 1e-9) << '\n';
+    }
+    if (draw && (std::chrono::duration<double>(now - last_draw).count() > 0.2 || step == opt.steps)) {
+      last_draw = now;
+      const int width = 24, filled = static_cast<int>(width * step / opt.steps);
+      std::string bar(static_cast<std::size_t>(filled), '=');
+      bar.resize(width, ' ');
+      std::string terms;
+      for (std::size_t k = 0; k < r.terms.size(); ++k)
+        terms += fmt::format(" {} {:.4g}", Generator::term_names[k], r.terms[k]);
+      std::fprintf(stderr, "\r%6ld/%ld [%s]%s | %.1f steps/s   ", step, opt.steps, bar.c_str(),
+                   terms.c_str(), step / std::max(elapsed, 1e-9));
+    }
+    report.last_terms.assign(r.terms.begin(), r.terms.end());
+  }
+  if (draw) std::fprintf(stderr, "\n");
+  report.steps = gen.steps();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace idemgen::train
