@@ -1,11 +1,15 @@
-// idemgen — the command-line program: train IGN / NAIGN on toy data and write samples, pictures,
-// a log and metrics.
+// idemgen — the command-line program: train IGN / NAIGN on toy data, or sample a trained model
+// again, and write samples, pictures, a log and metrics.
 //
 //   idemgen train --method naign --dataset grid25 --steps 4000 --out out/naign_grid25
+//   idemgen sample --checkpoint out/naign_grid25/model.safetensors --n 2500 --steps 3 --out DIR2
 //
-// Writes DIR/samples.csv (one-step samples f(z)), DIR/samples.png (samples over data),
-// DIR/log.csv (every term every --log-every steps) and DIR/metrics.json. A rejected command line
-// exits with code 2 and a one-line message, and writes nothing.
+// train writes DIR/samples.csv (one-step samples f(z)), DIR/samples.png (samples over data),
+// DIR/trajectory.png (z → f(z) → f(f(z))), DIR/log.csv (every term every --log-every steps),
+// DIR/metrics.json and DIR/model.safetensors (weights, AdamW state, EMA, step, random stream,
+// options). sample writes samples.csv (the last of --steps recursive applications),
+// samples.png, trajectory.png and metrics.json. A rejected command line exits with code 2 and a
+// one-line message, and writes nothing.
 
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -24,6 +28,7 @@
 #include "idemgen/io/scatter_png.hpp"
 #include "idemgen/models/ign.hpp"
 #include "idemgen/models/naign.hpp"
+#include "idemgen/train/checkpoint.hpp"
 #include "idemgen/train/trainer.hpp"
 
 namespace po = boost::program_options;
@@ -103,62 +108,82 @@ std::vector<double> to_host(be::const_view v) {
   return h;
 }
 
+/// Samples k recursive applications from z ~ N(0, I), evaluates every iterate against fresh data
+/// and writes samples.csv (last iterate), samples.png, trajectory.png and metrics.json.
+int write_outputs(const net_t& net, data::toy dataset, index_t n, int k, std::uint64_t seed,
+                  const std::string& out, const std::string& json_head) {
+  data::toy_sampler<be> sampler(dataset);
+  random_stream eval_rng = random_stream(seed).split(2);
+  be::matrix z(2, n), data_a(2, n), data_b(2, n);
+  be::fill_normal(z, eval_rng);
+  sampler.sample(data_a, eval_rng);
+  sampler.sample(data_b, eval_rng);
+  const auto iterates = samplers::recursive(net, z, k);
+  const auto d = to_host(data_a), z_host = to_host(z);
+  const auto mix = data::mixture_of(dataset);
+  std::string json = "{\n" + json_head;
+  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n", data::to_string(dataset), n);
+  json += fmt::format("  \"mmd2_data_vs_data\": {:.6g},\n", evaluation::mmd2_unbiased<be>(data_b, data_a));
+  json += fmt::format("  \"idempotence_error\": {:.6g},\n", evaluation::idempotence_error(net, z));
+  json += fmt::format("  \"reconstruction_error\": {:.6g},\n", evaluation::reconstruction_error(net, data_b));
+  json += "  \"iterates\": [\n";
+  std::string summary;
+  std::vector<std::vector<double>> hosts;
+  for (int step = 0; step < k; ++step) {
+    hosts.push_back(to_host(iterates[static_cast<std::size_t>(step)]));
+    const auto& h = hosts.back();
+    const double mmd = evaluation::mmd2_unbiased<be>(iterates[static_cast<std::size_t>(step)], data_a);
+    json += fmt::format("    {{\"applications\": {}, \"mmd2\": {:.6g}, \"sliced_w2\": {:.6g}", step + 1,
+                        mmd, evaluation::sliced_wasserstein2(h.data(), d.data(), 2, n));
+    if (mix) {
+      const auto c = evaluation::mode_coverage(*mix, h.data(), n);
+      json += fmt::format(", \"modes\": {}, \"modes_hit\": {}, \"modes_balanced\": {}, \"high_quality\": {:.4g}",
+                          c.modes, c.modes_hit, c.modes_balanced, c.high_quality);
+      if (step == 0) summary = fmt::format(", modes {}/{} (balanced {})", c.modes_hit, c.modes, c.modes_balanced);
+    }
+    json += step + 1 < k ? "},\n" : "}\n";
+    if (step == 0) summary = fmt::format("MMD² {:.4g}", mmd) + summary;
+  }
+  json += "  ]\n}\n";
+  io::write_atomically(out + "/metrics.json", [&](std::ostream& s) { s << json; });
+  io::write_samples_csv(out + "/samples.csv", hosts.back().data(), 2, n);
+  const io::scatter_layer data_layer{d.data(), n, {190, 190, 190}, 1};
+  const auto box = io::bounding_box(data_layer, 0.25);
+  io::write_scatter_png(out + "/samples.png", {data_layer, {hosts.back().data(), n, {214, 39, 40}, 1}}, box);
+  // Trajectory: the noise, then every iterate, from light blue to dark red.
+  std::vector<io::scatter_layer> layers = {data_layer, {z_host.data(), n, {158, 202, 225}, 1}};
+  const std::array<unsigned char, 3> ramp[] = {{253, 141, 60}, {214, 39, 40}, {103, 0, 13}};
+  for (int step = 0; step < k; ++step)
+    layers.push_back({hosts[static_cast<std::size_t>(step)].data(), n, ramp[std::min(step, 2)], 1});
+  io::write_scatter_png(out + "/trajectory.png", layers, io::bounding_box(layers[1], 0.05));
+  std::printf("idemgen: %s (data vs data %.4g); wrote %s\n", summary.c_str(),
+              evaluation::mmd2_unbiased<be>(data_b, data_a), out.c_str());
+  return 0;
+}
+
 template <class Generator>
 int run(Generator& gen, const options& o) {
   const data::toy dataset = data::parse_toy(o.dataset);
   data::toy_sampler<be> sampler(dataset);
   random_stream data_rng = random_stream(o.seed).split(1);
   std::filesystem::create_directories(o.out);
+  std::printf("idemgen: training %s on %s for %ld steps (batch %ld, width %ld x %ld)\n", o.method.c_str(),
+              o.dataset.c_str(), o.steps, static_cast<long>(o.batch), static_cast<long>(o.width),
+              static_cast<long>(o.depth));
   const auto report = train::train(gen, o.batch, [&](be::view x) { sampler.sample(x, data_rng); },
                                    {.steps = o.steps, .log_every = o.log_every,
                                     .log_path = o.out + "/log.csv"});
+  train::save_checkpoint(o.out + "/model.safetensors", gen,
+                         {{"method", o.method}, {"dataset", o.dataset}, {"width", std::to_string(o.width)},
+                          {"depth", std::to_string(o.depth)}, {"activation", o.activation},
+                          {"lr", fmt::format("{}", o.lr)}, {"batch", std::to_string(o.batch)},
+                          {"imle_ratio", fmt::format("{}", o.imle_ratio)}, {"seed", std::to_string(o.seed)}});
   if (gen.has_ema()) gen.ema().copy_to(gen.net().parameters());
 
-  // Evaluation: samples f(z) and f(f(z)) against fresh data (ALGORITHMS Part A §6).
-  random_stream eval_rng = random_stream(o.seed).split(2);
-  be::matrix z(2, o.samples), data_a(2, o.samples), data_b(2, o.samples);
-  be::fill_normal(z, eval_rng);
-  sampler.sample(data_a, eval_rng);
-  sampler.sample(data_b, eval_rng);
-  const auto iterates = samplers::recursive(gen.net(), z, 2);
-  const auto s1 = to_host(iterates[0]), s2 = to_host(iterates[1]), d = to_host(data_a);
-  std::string json = "{\n";
-  const auto put = [&](const std::string& key, double v) { json += fmt::format("  \"{}\": {:.6g},\n", key, v); };
-  json += fmt::format("  \"method\": \"{}\",\n  \"dataset\": \"{}\",\n", o.method, o.dataset);
-  put("steps", static_cast<double>(report.steps));
-  put("train_seconds", report.seconds);
-  put("recoveries", report.recoveries);
-  put("mmd2_f_z", evaluation::mmd2_unbiased<be>(iterates[0], data_a));
-  put("mmd2_f_f_z", evaluation::mmd2_unbiased<be>(iterates[1], data_a));
-  put("mmd2_data_vs_data", evaluation::mmd2_unbiased<be>(data_b, data_a));
-  put("sliced_w2_f_z", evaluation::sliced_wasserstein2(s1.data(), d.data(), 2, o.samples));
-  put("idempotence_error", evaluation::idempotence_error(gen.net(), z));
-  put("reconstruction_error", evaluation::reconstruction_error(gen.net(), data_b));
-  std::string summary;
-  if (const auto mix = data::mixture_of(dataset)) {
-    const auto c1 = evaluation::mode_coverage(*mix, s1.data(), o.samples);
-    const auto c2 = evaluation::mode_coverage(*mix, s2.data(), o.samples);
-    put("modes", c1.modes);
-    put("modes_hit_f_z", c1.modes_hit);
-    put("modes_balanced_f_z", c1.modes_balanced);
-    put("high_quality_f_z", c1.high_quality);
-    put("modes_hit_f_f_z", c2.modes_hit);
-    put("high_quality_f_f_z", c2.high_quality);
-    summary = fmt::format(", modes {}/{} (balanced {})", c1.modes_hit, c1.modes, c1.modes_balanced);
-  }
-  json.erase(json.size() - 2);
-  json += "\n}\n";
-  io::write_atomically(o.out + "/metrics.json", [&](std::ostream& out) { out << json; });
-  io::write_samples_csv(o.out + "/samples.csv", s1.data(), 2, o.samples);
-  const io::scatter_layer data_layer{d.data(), o.samples, {190, 190, 190}, 1};
-  io::write_scatter_png(o.out + "/samples.png",
-                        {data_layer, {s1.data(), o.samples, {214, 39, 40}, 1}},
-                        io::bounding_box(data_layer, 0.25));
-  std::printf("idemgen: %s on %s, %ld steps in %.1f s, MMD² %.4g (data vs data %.4g)%s; wrote %s\n",
-              o.method.c_str(), o.dataset.c_str(), report.steps, report.seconds,
-              evaluation::mmd2_unbiased<be>(iterates[0], data_a),
-              evaluation::mmd2_unbiased<be>(data_b, data_a), summary.c_str(), o.out.c_str());
-  return 0;
+  return write_outputs(gen.net(), dataset, o.samples, 2, o.seed, o.out,
+                       fmt::format("  \"method\": \"{}\",\n  \"steps\": {},\n  \"train_seconds\": {:.4g},\n"
+                                   "  \"recoveries\": {},\n",
+                                   o.method, report.steps, report.seconds, report.recoveries));
 }
 
 int train_command(int argc, char** argv) {
@@ -184,17 +209,83 @@ int train_command(int argc, char** argv) {
   return run(gen, o);
 }
 
+
+int sample_command(int argc, char** argv) {
+  std::string checkpoint, out, weights = "ema";
+  index_t n = 2500;
+  int steps = 1, threads = 2;
+  std::uint64_t seed = 0;
+  po::options_description desc("idemgen sample: draw samples from a trained model again");
+  desc.add_options()("help,h", "show this help")
+      ("checkpoint", po::value(&checkpoint)->required(), "model.safetensors written by 'idemgen train'")
+      ("n", po::value(&n)->default_value(n), "number of samples")
+      ("steps", po::value(&steps)->default_value(steps), "recursive applications K >= 1 (f^K(z))")
+      ("weights", po::value(&weights)->default_value(weights), "ema (when the checkpoint has one) or raw")
+      ("seed", po::value(&seed)->default_value(seed), "random seed for z")
+      ("threads", po::value(&threads)->default_value(threads), "CPU threads")
+      ("out", po::value(&out)->required(), "output directory");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      std::exit(0);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    usage_error(e.what());
+  }
+  if (n <= 1 || steps < 1 || threads < 1) usage_error("--n must be > 1, --steps >= 1 and --threads >= 1");
+  if (weights != "ema" && weights != "raw") usage_error("--weights: expected ema or raw, got " + weights);
+  be::set_num_threads(threads);
+  // Read and check everything before creating the output directory.
+  const io::safetensors file = io::read_safetensors(checkpoint);
+  const auto meta = [&](const char* key) {
+    const auto it = file.metadata.find(key);
+    if (it == file.metadata.end()) throw io_error("idemgen sample", checkpoint, std::string("metadata '") + key + "'", "none");
+    return it->second;
+  };
+  const data::toy dataset = data::parse_toy(meta("dataset"));
+  const auto integer = [&](const char* key) {
+    const std::string v = meta(key);
+    char* end = nullptr;
+    const long x = std::strtol(v.c_str(), &end, 10);
+    if (end == v.c_str() || *end != '\0' || x <= 0) throw io_error("idemgen sample", checkpoint, std::string("a positive '") + key + "'", v);
+    return static_cast<index_t>(x);
+  };
+  net_t net({.input_dim = 2, .output_dim = 2,
+             .hidden = std::vector<index_t>(static_cast<std::size_t>(integer("depth")), integer("width")),
+             .act = {nn::parse_activation(meta("activation"))}},
+            0);
+  train::load_parameters(file, net, checkpoint);
+  const bool use_ema = weights == "ema" && file.tensors.count("ema") > 0;
+  if (use_ema) {
+    const auto& ema = file.tensors.at("ema");
+    if (ema.elements() != net.parameter_count())
+      throw io_error("idemgen sample", checkpoint, fmt::format("{} EMA values", net.parameter_count()),
+                     fmt::format("{}", ema.elements()));
+    const auto v = ema.values<float>();
+    be::copy_from_host(v.data(), net.parameters());
+  }
+  std::filesystem::create_directories(out);
+  return write_outputs(net, dataset, n, steps, seed, out,
+                       fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n",
+                                   meta("method"), io::json_quote(checkpoint), use_ema ? "ema" : "raw"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cout << "usage: idemgen train [options]   (idemgen train --help lists them)\n";
+    std::cout << "usage: idemgen train [options]    train a model (idemgen train --help)\n"
+                 "       idemgen sample [options]   sample a trained model (idemgen sample --help)\n";
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
-  if (command != "train") usage_error("unknown command '" + command + "' (expected: train)");
+  if (command != "train" && command != "sample")
+    usage_error("unknown command '" + command + "' (expected: train or sample)");
   try {
-    return train_command(argc - 1, argv + 1);
+    return command == "train" ? train_command(argc - 1, argv + 1) : sample_command(argc - 1, argv + 1);
   } catch (const error& e) {
     std::cerr << "idemgen: " << e.what() << "\n";
     return 2;

@@ -1,0 +1,164 @@
+#pragma once
+// The safetensors format (Hugging Face): an 8-byte little-endian header length N, N bytes of JSON
+// {"__metadata__": {str: str}, name: {"dtype", "shape", "data_offsets": [begin, end]}, …}, then
+// the tensor bytes. Only F32 and F64 are read and written. Writing is atomic (io/atomic_file);
+// reading checks every length and offset and throws io_error on a corrupt or truncated file —
+// never reads outside the file, never returns a partial result.
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "idemgen/io/atomic_file.hpp"
+#include "idemgen/io/json.hpp"
+
+namespace idemgen::io {
+
+struct tensor {
+  std::string dtype = "F32";           // F32 or F64
+  std::vector<std::int64_t> shape;     // row-major, as safetensors defines it
+  std::vector<unsigned char> bytes;    // little-endian values
+
+  std::int64_t elements() const {
+    std::int64_t n = 1;
+    for (auto s : shape) n *= s;
+    return n;
+  }
+  template <class Scalar>
+  static tensor from(const Scalar* data, std::vector<std::int64_t> shape) {
+    static_assert(sizeof(Scalar) == 4 || sizeof(Scalar) == 8);
+    tensor t{sizeof(Scalar) == 4 ? "F32" : "F64", std::move(shape), {}};
+    t.bytes.resize(static_cast<std::size_t>(t.elements()) * sizeof(Scalar));
+    std::memcpy(t.bytes.data(), data, t.bytes.size());
+    return t;
+  }
+  /// The values converted to Scalar (F32 ↔ F64 conversion allowed).
+  template <class Scalar>
+  std::vector<Scalar> values() const {
+    std::vector<Scalar> out(static_cast<std::size_t>(elements()));
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      if (dtype == "F32") {
+        float f;
+        std::memcpy(&f, bytes.data() + 4 * k, 4);
+        out[k] = static_cast<Scalar>(f);
+      } else {
+        double d;
+        std::memcpy(&d, bytes.data() + 8 * k, 8);
+        out[k] = static_cast<Scalar>(d);
+      }
+    }
+    return out;
+  }
+};
+
+struct safetensors {
+  std::map<std::string, std::string> metadata;
+  std::map<std::string, tensor> tensors;
+};
+
+inline void write_safetensors(const std::string& path, const safetensors& file) {
+  std::string header = "{\"__metadata__\":{";
+  bool first = true;
+  for (const auto& [k, v] : file.metadata) {
+    header += (first ? "" : ",") + json_quote(k) + ":" + json_quote(v);
+    first = false;
+  }
+  header += "}";
+  std::uint64_t offset = 0;
+  for (const auto& [name, t] : file.tensors) {
+    std::string shape;
+    for (std::size_t k = 0; k < t.shape.size(); ++k) shape += (k ? "," : "") + std::to_string(t.shape[k]);
+    header += fmt::format(",{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
+                          json_quote(name), t.dtype, shape, offset, offset + t.bytes.size());
+    offset += t.bytes.size();
+  }
+  header += "}";
+  header.resize((header.size() + 7) / 8 * 8, ' ');  // the data then starts 8-byte aligned
+  write_atomically(path, [&](std::ostream& out) {
+    const std::uint64_t n = header.size();
+    unsigned char len[8];
+    for (int b = 0; b < 8; ++b) len[b] = static_cast<unsigned char>(n >> (8 * b));
+    out.write(reinterpret_cast<const char*>(len), 8);
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    for (const auto& [name, t] : file.tensors)
+      out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
+  });
+}
+
+inline safetensors read_safetensors(const std::string& path) {
+  const auto bad = [&](std::string expected, std::string actual) {
+    return io_error("io::read_safetensors", path, std::move(expected), std::move(actual));
+  };
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw bad("a readable file", "cannot open");
+  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (content.size() < 8) throw bad("at least 8 bytes (header length)", fmt::format("{} bytes", content.size()));
+  std::uint64_t n = 0;
+  for (int b = 7; b >= 0; --b) n = (n << 8) | static_cast<unsigned char>(content[static_cast<std::size_t>(b)]);
+  if (n > content.size() - 8 || n > (100u << 20))
+    throw bad(fmt::format("a header of at most {} bytes", content.size() - 8), fmt::format("{} bytes", n));
+  const json_value root = json_parser(std::string_view(content).substr(8, n), path).parse();
+  if (!root.is_object()) throw bad("a JSON object header", "another JSON value");
+  const std::size_t data_begin = 8 + n, data_size = content.size() - data_begin;
+  safetensors file;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  for (const auto& [name, entry] : root.object()) {
+    if (name == "__metadata__") {
+      if (!entry.is_object()) throw bad("__metadata__ as an object", "another JSON value");
+      for (const auto& [k, v] : entry.object()) {
+        if (!v.is_string()) throw bad("string metadata values", fmt::format("a non-string for '{}'", k));
+        file.metadata[k] = v.string();
+      }
+      continue;
+    }
+    if (!entry.is_object()) throw bad("an object for tensor '" + name + "'", "another JSON value");
+    const auto& o = entry.object();
+    const auto field = [&](const char* key) -> const json_value& {
+      const auto it = o.find(key);
+      if (it == o.end()) throw bad(fmt::format("'{}' in tensor '{}'", key, name), "missing");
+      return it->second;
+    };
+    tensor t;
+    if (!field("dtype").is_string() || (field("dtype").string() != "F32" && field("dtype").string() != "F64"))
+      throw bad(fmt::format("dtype F32 or F64 for '{}'", name), "another dtype");
+    t.dtype = field("dtype").string();
+    if (!field("shape").is_array()) throw bad("a shape array for '" + name + "'", "another JSON value");
+    for (const auto& d : field("shape").array()) {
+      if (!d.is_number() || d.number() < 0 || d.number() != static_cast<double>(static_cast<std::int64_t>(d.number())) ||
+          d.number() > 1e12)
+        throw bad("non-negative integer dimensions for '" + name + "'", "another value");
+      t.shape.push_back(static_cast<std::int64_t>(d.number()));
+    }
+    const auto& off = field("data_offsets");
+    if (!off.is_array() || off.array().size() != 2 || !off.array()[0].is_number() || !off.array()[1].is_number())
+      throw bad("data_offsets [begin, end] for '" + name + "'", "another value");
+    const double b = off.array()[0].number(), e = off.array()[1].number();
+    const std::size_t width = t.dtype == "F32" ? 4 : 8;
+    if (b < 0 || e < b || e > static_cast<double>(data_size))
+      throw bad(fmt::format("offsets within the {} data bytes for '{}'", data_size, name),
+                fmt::format("[{}, {}]", b, e));
+    const auto begin = static_cast<std::uint64_t>(b), end = static_cast<std::uint64_t>(e);
+    if (end - begin != static_cast<std::uint64_t>(t.elements()) * width)
+      throw bad(fmt::format("{} bytes for '{}'", t.elements() * static_cast<std::int64_t>(width), name),
+                fmt::format("{} bytes", end - begin));
+    t.bytes.assign(content.begin() + static_cast<std::ptrdiff_t>(data_begin + begin),
+                   content.begin() + static_cast<std::ptrdiff_t>(data_begin + end));
+    ranges.emplace_back(begin, end);
+    file.tensors.emplace(name, std::move(t));
+  }
+  // The tensors must tile the data section exactly (no gaps, no overlaps, no trailing bytes).
+  std::sort(ranges.begin(), ranges.end());
+  std::uint64_t covered = 0;
+  for (const auto& [b, e] : ranges) {
+    if (b != covered) throw bad("tensors that tile the data section", fmt::format("a gap or overlap at byte {}", b));
+    covered = e;
+  }
+  if (covered != data_size) throw bad(fmt::format("{} data bytes", covered), fmt::format("{} bytes", data_size));
+  return file;
+}
+
+}  // namespace idemgen::io

@@ -1,0 +1,17 @@
+// Must not compile: a loss set with a term that has no call operator.
+#include "idemgen/idemgen.hpp"
+#include "idemgen/models/generator.hpp"
+
+struct no_call {
+  static constexpr const char* name = "broken";
+  double weight = 1;
+};
+
+int main() {
+  using be = idemgen::backend::cpu<float>;
+  using net = idemgen::nn::mlp<be>;
+  idemgen::models::generator<net, idemgen::metric::l2, idemgen::schedule::none,
+                             idemgen::coupling::independent, idemgen::losses::set<no_call>>
+      g(net({.hidden = {4}}, 0));
+  (void)g;
+}

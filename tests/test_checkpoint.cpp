@@ -1,0 +1,139 @@
+// Checkpoints: exact resume, and corrupt or truncated files raise io_error without touching the
+// generator (DESIGN §6).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "idemgen/data/toy.hpp"
+#include "idemgen/models/naign.hpp"
+#include "idemgen/train/checkpoint.hpp"
+#include "support/gradcheck.hpp"
+
+namespace idemgen::test {
+
+namespace {
+using fcpu = backend::cpu<float>;
+using net_t = nn::mlp<fcpu>;
+using gen_t = models::naign<net_t>;
+
+gen_t make_generator(std::uint64_t seed) {
+  return gen_t(net_t({.input_dim = 2, .output_dim = 2, .hidden = {16, 16}}, seed), {}, {},
+               {.optimizer = {.lr = 1e-3, .weight_decay = 0.01}, .ema_decay = 0.9, .seed = 7});
+}
+
+std::string temp_path(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / "idemgen_test_checkpoint";
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+void write_all(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+}  // namespace
+
+TEST_CASE("a checkpoint resumes training exactly: same losses and weights as never stopping",
+          "[checkpoint]") {
+  data::toy_sampler<fcpu> data(data::toy::moons);
+  fcpu::matrix x(2, 32);
+  gen_t a = make_generator(1);
+  random_stream rng(3);
+  for (int k = 0; k < 5; ++k) data.sample(x, rng), a.train_step(x);
+  const std::string path = temp_path("resume.safetensors");
+  train::save_checkpoint(path, a, {{"dataset", "moons"}});
+  gen_t b = make_generator(99);  // different initial weights: everything must come from the file
+  const auto meta = train::load_checkpoint(path, b);
+  CHECK(meta.at("dataset") == "moons");
+  CHECK(b.steps() == 5);
+  for (int k = 0; k < 3; ++k) {
+    data.sample(x, rng);
+    const auto ra = a.train_step(x), rb = b.train_step(x);
+    for (std::size_t t = 0; t < ra.terms.size(); ++t) CHECK(ra.terms[t] == rb.terms[t]);
+  }
+  const auto pa = a.net().parameters(), pb = b.net().parameters();
+  CHECK(std::equal(pa.data(), pa.data() + pa.size(), pb.data()));
+  CHECK(std::equal(a.ema().average().data(), a.ema().average().data() + pa.size(), b.ema().average().data()));
+}
+
+TEST_CASE("every truncation of a checkpoint raises io_error and leaves the generator untouched",
+          "[checkpoint][errors]") {
+  gen_t a = make_generator(1);
+  const std::string good = temp_path("good.safetensors"), bad = temp_path("bad.safetensors");
+  train::save_checkpoint(good, a);
+  const std::string bytes = read_all(good);
+  gen_t b = make_generator(2);
+  const std::vector<float> before(b.net().parameters().data(),
+                                  b.net().parameters().data() + b.net().parameter_count());
+  for (std::size_t len = 0; len < bytes.size(); len += (len < 600 ? 1 : 97)) {
+    write_all(bad, bytes.substr(0, len));
+    CAPTURE(len);
+    CHECK_THROWS_AS(train::load_checkpoint(bad, b), io_error);
+  }
+  CHECK(std::equal(before.begin(), before.end(), b.net().parameters().data()));
+  CHECK(b.steps() == 0);
+}
+
+TEST_CASE("corrupt headers raise io_error naming the file", "[checkpoint][errors]") {
+  gen_t a = make_generator(1);
+  const std::string good = temp_path("good2.safetensors"), bad = temp_path("corrupt.safetensors");
+  train::save_checkpoint(good, a);
+  const std::string bytes = read_all(good);
+  gen_t b = make_generator(2);
+  const auto expect_io_error = [&](std::string mutated) {
+    write_all(bad, mutated);
+    CHECK_THROWS_AS(train::load_checkpoint(bad, b), io_error);
+  };
+  std::string huge = bytes;
+  huge[7] = '\x7f';  // header length far beyond the file
+  expect_io_error(huge);
+  std::string garbage = bytes;
+  garbage[9] = '#';  // JSON syntax error
+  expect_io_error(garbage);
+  std::string dtype = bytes;
+  dtype.replace(dtype.find("F32"), 3, "I64");
+  expect_io_error(dtype);
+  std::string offsets = bytes;  // a tensor claims more bytes than its shape holds
+  const auto pos = offsets.find("\"data_offsets\":[0,");
+  REQUIRE(pos != std::string::npos);
+  offsets.replace(pos, 18, "\"data_offsets\":[4,");
+  expect_io_error(offsets);
+  expect_io_error(bytes + "trailing");
+  CHECK_THROWS_WITH(train::load_checkpoint(temp_path("missing.safetensors"), b),
+                    Catch::Contains("missing.safetensors"));
+}
+
+TEST_CASE("a checkpoint of another architecture is rejected before anything is loaded",
+          "[checkpoint][errors]") {
+  gen_t a = make_generator(1);
+  const std::string path = temp_path("arch.safetensors");
+  train::save_checkpoint(path, a);
+  gen_t wider(net_t({.input_dim = 2, .output_dim = 2, .hidden = {32, 16}}, 3));
+  const float first = wider.net().parameters()[0];
+  CHECK_THROWS_WITH(train::load_checkpoint(path, wider), Catch::Contains("params.layers.0.weight"));
+  CHECK(wider.net().parameters()[0] == first);
+}
+
+TEST_CASE("safetensors round-trips metadata, shapes and F32/F64 values", "[checkpoint]") {
+  io::safetensors f;
+  f.metadata["note"] = "quote \" and backslash \\";
+  const float fv[] = {1.5f, -2.25f, 3.0f, 4.0f, 5.0f, 6.0f};
+  const double dv[] = {0.1, 0.2};
+  f.tensors["a"] = io::tensor::from(fv, {3, 2});
+  f.tensors["b"] = io::tensor::from(dv, {2});
+  const std::string path = temp_path("rt.safetensors");
+  io::write_safetensors(path, f);
+  const auto g = io::read_safetensors(path);
+  CHECK(g.metadata.at("note") == f.metadata.at("note"));
+  CHECK(g.tensors.at("a").shape == std::vector<std::int64_t>{3, 2});
+  CHECK(g.tensors.at("a").values<float>()[1] == -2.25f);
+  CHECK(g.tensors.at("b").dtype == "F64");
+  CHECK(g.tensors.at("b").values<double>()[0] == 0.1);
+  CHECK((read_all(path).size() - 8) % 8 == 0);  // header padded: data 8-byte aligned
+}
+
+}  // namespace idemgen::test
