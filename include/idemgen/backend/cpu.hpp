@@ -215,14 +215,13 @@ struct cpu {
     const Scalar* pb = b.data();
     Scalar* po = out.data();
     if (d <= 8) {
-      parallel_for(out.size(), [=](index_t e) {
-        const index_t i = e % m, j = e / m;
+      parallel_for_2d(m, b.cols(), [=](index_t i, index_t j) {
         Scalar acc = 0;
         for (index_t k = 0; k < d; ++k) {
           const Scalar diff = pa[k + i * d] - pb[k + j * d];
           acc += diff * diff;
         }
-        po[e] = acc;
+        po[i + j * m] = acc;
       });
       return;
     }
@@ -247,7 +246,10 @@ struct cpu {
     const Scalar* p = d.data();
     index_t* pi = idx.data();
     Scalar* pv = min_value.data();
-    parallel_for(d.cols(), [=](index_t j) {
+    // Split the columns over threads by total work (rows × cols), not by column count alone.
+    const index_t grain = std::max<index_t>(1, detail::parallel_grain / std::max<index_t>(rows, 1));
+    detail::parallel_chunks(d.cols(), grain, [&](index_t begin, index_t end, int) {
+      for (index_t j = begin; j < end; ++j) {
       index_t best = 0;
       Scalar best_value = p[j * rows];
       for (index_t i = 1; i < rows; ++i) {
@@ -259,6 +261,7 @@ struct cpu {
       }
       pi[j] = best;
       if (pv) pv[j] = best_value;
+      }
     });
   }
   /// dst(:, k) = src(:, idx(k)).

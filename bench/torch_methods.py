@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""The PyTorch side of bench/bench_methods.cpp: one IGN and one NAIGN training step, written the
+way the public implementations write them (a frozen copy f_copy synchronised every step for θ',
+.detach() for stop-gradient), mlp 2 -> 512 -> 512 -> 512 -> 2, ReLU, batch 512, AdamW, l2
+distance; NAIGN with M = 5120 IMLE candidates searched under no_grad.
+Prints one JSON object per step kind, like bench/torch_train_step.py."""
+import copy
+import json
+import os
+import statistics
+import time
+
+import torch
+
+from torch_train_step import loaded_blas  # same BLAS check
+
+
+def mlp(width=512):
+    return torch.nn.Sequential(torch.nn.Linear(2, width), torch.nn.ReLU(), torch.nn.Linear(width, width),
+                               torch.nn.ReLU(), torch.nn.Linear(width, width), torch.nn.ReLU(),
+                               torch.nn.Linear(width, 2))
+
+
+def dist(a, b):
+    return torch.linalg.vector_norm(a - b, dim=1).mean()
+
+
+def make_steps(batch=512, m=5120):
+    torch.manual_seed(0)
+    f = mlp()
+    f_copy = copy.deepcopy(f).requires_grad_(False)
+    opt = torch.optim.AdamW(f.parameters(), lr=1e-4, weight_decay=0.0)
+    x = torch.randn(batch, 2) * 2
+
+    def sync():
+        with torch.no_grad():
+            for p, q in zip(f_copy.parameters(), f.parameters()):
+                p.copy_(q)
+
+    def ign():  # IGN: rec + idem + 0.1 tight (SIGN Alg. 4, corrected)
+        sync()
+        opt.zero_grad(set_to_none=False)
+        z = torch.randn(batch, 2)
+        fx = f(x)
+        fz = f(z)
+        f_z = fz.detach()
+        ff_z = f(f_z)
+        f_fz = f_copy(fz)
+        loss = dist(fx, x) + dist(fz, f_fz) - 0.1 * dist(ff_z, f_z)
+        loss.backward()
+        opt.step()
+
+    def naign():  # NAIGN eq. 11 with the supplement's modified idempotence
+        sync()
+        opt.zero_grad(set_to_none=False)
+        zc = torch.randn(m, 2)
+        with torch.no_grad():
+            idx = torch.cdist(x, f(zc)).argmin(dim=1)
+        imle = dist(f(zc[idx]), x)
+        rec = dist(f(x), x)
+        z = torch.randn(batch, 2)
+        fz = f(z)
+        idem1 = dist(fz, f_copy(fz))
+        fq = f(fz.detach())
+        idem2 = dist(fq, f_copy(fq))
+        loss = rec + imle + 0.5 * (idem1 + idem2)
+        loss.backward()
+        opt.step()
+
+    return ign, naign
+
+
+def time_ms(step, steps=20, repetitions=5):
+    for _ in range(5):
+        step()
+    times = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        times.append((time.perf_counter() - start) / steps * 1e3)
+    return statistics.median(times)
+
+
+def main():
+    threads = int(os.environ.get("IDEMGEN_BENCH_THREADS", "2"))
+    torch.set_num_threads(threads)
+    ign, naign = make_steps()
+    blas = loaded_blas()
+    for name, step in [("ign_step/width:512/batch:512", ign), ("naign_step/width:512/batch:512/M:5120", naign)]:
+        print(json.dumps({"name": name, "threads": threads, "ms": round(time_ms(step), 3),
+                          "torch": torch.__version__, "blas": blas,
+                          "coretype": os.environ.get("OPENBLAS_CORETYPE", "(auto)")}))
+
+
+if __name__ == "__main__":
+    main()
