@@ -14,6 +14,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -40,7 +41,7 @@ namespace {
 
 struct options {
   std::string method = "naign", dataset = "grid25", out, activation = "relu";
-  long steps = 4000, log_every = 50;
+  long steps = 4000, log_every = 50, eval_every = 0;
   index_t batch = 512, width = 256, depth = 3, samples = 2500;
   double lr = 1e-3, imle_ratio = 10, clip = 0, ema = 0, tight_weight = 0.1, tight_clamp = 0;
   std::uint64_t seed = 0;
@@ -74,6 +75,8 @@ options parse_train(int argc, char** argv) {
       ("seed", po::value(&o.seed)->default_value(o.seed), "random seed")
       ("threads", po::value(&o.threads)->default_value(o.threads), "CPU threads")
       ("log-every", po::value(&o.log_every)->default_value(o.log_every), "log.csv interval")
+      ("eval-every", po::value(&o.eval_every)->default_value(o.eval_every),
+       "write MMD² and mode coverage of 1000 samples to eval.csv every N steps (0 = off)")
       ("out", po::value(&o.out)->required(), "output directory");
   po::variables_map vm;
   try {
@@ -94,6 +97,7 @@ options parse_train(int argc, char** argv) {
   } catch (const error& e) {
     usage_error(e.what());
   }
+  if (o.eval_every < 0) usage_error("--eval-every must be >= 0");
   if (o.steps <= 0 || o.batch <= 1 || o.width <= 0 || o.depth <= 0 || o.samples <= 1 ||
       o.log_every <= 0 || o.threads <= 0)
     usage_error("--steps, --width, --depth, --log-every, --threads must be > 0 and --batch, --samples > 1");
@@ -170,9 +174,33 @@ int run(Generator& gen, const options& o) {
   std::printf("idemgen: training %s on %s for %ld steps (batch %ld, width %ld x %ld)\n", o.method.c_str(),
               o.dataset.c_str(), o.steps, static_cast<long>(o.batch), static_cast<long>(o.width),
               static_cast<long>(o.depth));
+  // Periodic evaluation on a fixed z and fixed data, so the curve shows the model, not the draw.
+  std::ofstream eval_log;
+  be::matrix eval_z(2, 1000), eval_data(2, 1000), eval_out(2, 1000);
+  const auto mix = data::mixture_of(dataset);
+  if (o.eval_every > 0) {
+    random_stream eval_rng = random_stream(o.seed).split(4);
+    be::fill_normal(eval_z, eval_rng);
+    sampler.sample(eval_data, eval_rng);
+    eval_log.open(o.out + "/eval.csv");
+    eval_log << "step,mmd2,modes_hit,modes_balanced,high_quality\n";
+  }
+  const auto evaluate = [&](long step) {
+    samplers::one_step(gen.net(), eval_z, eval_out);
+    eval_log << step << ',' << evaluation::mmd2_unbiased<be>(eval_out, eval_data);
+    if (mix) {
+      const auto h = to_host(eval_out);
+      const auto c = evaluation::mode_coverage(*mix, h.data(), 1000);
+      eval_log << ',' << c.modes_hit << ',' << c.modes_balanced << ',' << c.high_quality;
+    } else {
+      eval_log << ",,,";
+    }
+    eval_log << '\n' << std::flush;
+  };
   const auto report = train::train(gen, o.batch, [&](be::view x) { sampler.sample(x, data_rng); },
                                    {.steps = o.steps, .log_every = o.log_every,
-                                    .log_path = o.out + "/log.csv"});
+                                    .log_path = o.out + "/log.csv", .evaluate_every = o.eval_every,
+                                    .evaluate = evaluate});
   train::save_checkpoint(o.out + "/model.safetensors", gen,
                          {{"method", o.method}, {"dataset", o.dataset}, {"width", std::to_string(o.width)},
                           {"depth", std::to_string(o.depth)}, {"activation", o.activation},

@@ -8,4 +8,5 @@ scripts/install-deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DIDEMGEN_BUILD_TESTS=OFF \
       -DIDEMGEN_BUILD_EXAMPLES=ON > /dev/null
 cmake --build build/release -j 2 --target idemgen_cli
-build/release/examples/idemgen train --method naign --dataset grid25 --out out/naign_grid25 "$@"
+build/release/examples/idemgen train --method naign --dataset grid25 --eval-every 250 \
+  --out out/naign_grid25 "$@"

@@ -2,7 +2,8 @@
 // The training loop around generator::train_step: a progress line on stderr (only when stderr is
 // a terminal), a CSV log of every term every `log_every` steps, and a divergence guard — when a
 // step is non-finite the last good snapshot (weights, AdamW moments, step) is restored and the
-// learning rate halved; after `max_recoveries` it stops with numeric_error (DESIGN §6).
+// learning rate halved; after `max_recoveries` it stops with numeric_error (DESIGN §6). An
+// optional `evaluate` hook runs every `evaluate_every` steps (periodic evaluation).
 
 #include <unistd.h>
 
@@ -25,6 +26,8 @@ struct trainer_options {
   long snapshot_every = 250;     // last-good state for the divergence guard
   int max_recoveries = 5;
   double lr_backoff = 0.5;
+  long evaluate_every = 0;                 // 0 = never; otherwise calls `evaluate(step)`
+  std::function<void(long)> evaluate = {};  // a hook (e.g. MMD² and coverage into eval.csv)
 };
 
 struct training_report {
@@ -118,6 +121,8 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
       std::fprintf(stderr, "\r%6ld/%ld [%s]%s | %.1f steps/s   ", step, opt.steps, bar.c_str(),
                    terms.c_str(), step / std::max(elapsed, 1e-9));
     }
+    if (opt.evaluate && opt.evaluate_every > 0 && (step % opt.evaluate_every == 0 || step == opt.steps))
+      opt.evaluate(step);
     report.last_terms.assign(r.terms.begin(), r.terms.end());
   }
   if (draw) std::fprintf(stderr, "\n");
