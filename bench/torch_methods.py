@@ -7,12 +7,10 @@ Prints one JSON object per step kind, like bench/torch_train_step.py."""
 import copy
 import json
 import os
-import statistics
-import time
 
 import torch
 
-from torch_train_step import loaded_blas  # same BLAS check
+from torch_common import loaded_blas, time_ms
 
 
 def mlp(width=512):
@@ -70,25 +68,13 @@ def make_steps(batch=512, m=5120):
     return ign, naign
 
 
-def time_ms(step, steps=20, repetitions=5):
-    for _ in range(5):
-        step()
-    times = []
-    for _ in range(repetitions):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - start) / steps * 1e3)
-    return statistics.median(times)
-
-
 def main():
     threads = int(os.environ.get("IDEMGEN_BENCH_THREADS", "2"))
     torch.set_num_threads(threads)
     ign, naign = make_steps()
     blas = loaded_blas()
     for name, step in [("ign_step/width:512/batch:512", ign), ("naign_step/width:512/batch:512/M:5120", naign)]:
-        print(json.dumps({"name": name, "threads": threads, "ms": round(time_ms(step), 3),
+        print(json.dumps({"name": name, "threads": threads, "ms": round(time_ms(step, 20), 3),
                           "torch": torch.__version__, "blas": blas,
                           "coretype": os.environ.get("OPENBLAS_CORETYPE", "(auto)")}))
 

@@ -10,21 +10,11 @@ a ratio against that would flatter us.
 """
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 
-
-def loaded_blas():
-    libs = set()
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            path = line.split()[-1]
-            if "blas" in path.lower() or "mkl" in path.lower():
-                libs.add(path)
-    return sorted(libs)
+from torch_common import loaded_blas, time_ms
 
 
 def step_time_ms(width, batch, threads, steps, repetitions):
@@ -43,15 +33,7 @@ def step_time_ms(width, batch, threads, steps, repetitions):
         loss.backward()
         opt.step()
 
-    for _ in range(max(5, steps // 10)):
-        step()
-    times = []
-    for _ in range(repetitions):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - start) / steps * 1e3)
-    return statistics.median(times)
+    return time_ms(step, steps, repetitions)
 
 
 def main():

@@ -53,6 +53,21 @@ struct options {
   std::exit(2);
 }
 
+/// Parses argv against `desc`; --help prints it and exits 0, errors exit 2 with one line.
+void parse_or_exit(const po::options_description& desc, int argc, char** argv) {
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      std::exit(0);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    usage_error(e.what());
+  }
+}
+
 options parse_train(int argc, char** argv) {
   options o;
   po::options_description desc("idemgen train: train a one-step generator on toy data");
@@ -78,17 +93,7 @@ options parse_train(int argc, char** argv) {
       ("eval-every", po::value(&o.eval_every)->default_value(o.eval_every),
        "write MMD² and mode coverage of 1000 samples to eval.csv every N steps (0 = off)")
       ("out", po::value(&o.out)->required(), "output directory");
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      std::exit(0);
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    usage_error(e.what());
-  }
+  parse_or_exit(desc, argc, argv);
   if (o.method != "ign" && o.method != "naign" && o.method != "naign-minus")
     usage_error("--method: expected ign, naign or naign-minus, got " + o.method);
   try {
@@ -252,17 +257,7 @@ int sample_command(int argc, char** argv) {
       ("seed", po::value(&seed)->default_value(seed), "random seed for z")
       ("threads", po::value(&threads)->default_value(threads), "CPU threads")
       ("out", po::value(&out)->required(), "output directory");
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      std::exit(0);
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    usage_error(e.what());
-  }
+  parse_or_exit(desc, argc, argv);
   if (n <= 1 || steps < 1 || threads < 1) usage_error("--n must be > 1, --steps >= 1 and --threads >= 1");
   if (weights != "ema" && weights != "raw") usage_error("--weights: expected ema or raw, got " + weights);
   be::set_num_threads(threads);

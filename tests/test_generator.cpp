@@ -26,7 +26,6 @@ std::vector<double> host(fcpu::const_view v) {
 }  // namespace
 
 TEST_CASE("NAIGN covers all 8 modes of 8gaussians within a test-sized budget", "[generator][quality]") {
-  fcpu::set_num_threads(2);
   models::naign<net_t> gen(toy_net(64, 1), {}, {}, {.optimizer = {.lr = 2e-3, .weight_decay = 0}, .seed = 2});
   data::toy_sampler<fcpu> data(data::toy::gaussians8);
   random_stream data_rng(3);

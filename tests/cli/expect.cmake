@@ -1,5 +1,7 @@
-# Runs COMMAND (a ;-list), checks its exit code is EXIT and, when ABSENT is set, that the path
+# Runs COMMAND (a |-separated list), checks its exit code is EXIT and, when ABSENT is set, that the path
 # ABSENT was not created; when OUTPUT_HAS is set, that stdout+stderr contain it.
+string(REPLACE "|" ";" COMMAND "${COMMAND}")
+string(REPLACE "|" ";" FILES "${FILES}")
 execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc STREQUAL EXIT)
   message(FATAL_ERROR "exit code ${rc}, expected ${EXIT}\n${out}\n${err}")

@@ -119,6 +119,7 @@ struct squared_l2 {
   }
 };
 
+/// iCT's pseudo-Huber distance is the smoothed l2 with ε = c.
 struct pseudo_huber {
   static constexpr const char* name = "pseudo_huber";
   double c = -1.0;  // < 0: iCT's rule c = 0.00054 √D
@@ -127,16 +128,8 @@ struct pseudo_huber {
   template <numeric_backend B>
   double evaluate(typename B::const_view a, typename B::const_view b, typename B::view per_sample,
                   typename B::view grad_a, typename B::scalar scale) const {
-    using S = typename B::scalar;
-    const S cc = static_cast<S>(c >= 0 ? c : 0.00054 * std::sqrt(static_cast<double>(a.rows())));
-    return detail::per_column<B>("metric::pseudo_huber", a, b, per_sample, grad_a, scale, per_dim,
-                                 [=](S* r, index_t d) {
-                                   S sq = 0;
-                                   for (index_t i = 0; i < d; ++i) sq += r[i] * r[i];
-                                   const S n = std::sqrt(sq + cc * cc);
-                                   for (index_t i = 0; i < d; ++i) r[i] /= n;
-                                   return n - cc;
-                                 });
+    const double cc = c >= 0 ? c : 0.00054 * std::sqrt(static_cast<double>(a.rows()));
+    return l2{.smoothing = cc, .per_dim = per_dim}.evaluate<B>(a, b, per_sample, grad_a, scale);
   }
   template <numeric_backend B>
   void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
