@@ -19,7 +19,10 @@ for seed in 0 1 2; do
 done
 run naign_grid25_lr3e-4 --method naign --dataset grid25 --lr 3e-4
 run naign_grid25_m20 --method naign --dataset grid25 --imle-ratio 20
-run naign_grid25_w512_2000 --method naign --dataset grid25 --width 512 --steps 2000
+for seed in 0 1 2; do  # the paper's width at the step count that fits the 5-minute demo
+  run naign_grid25_w512_s$seed --method naign --dataset grid25 --width 512 --steps 2000 --seed $seed
+done
+run ign_grid25_w512_s0 --method ign --dataset grid25 --width 512 --steps 2000
 run naign_grid25_8000 --method naign --dataset grid25 --steps 8000
 run naign_minus_grid25 --method naign-minus --dataset grid25
 for d in 8gaussians moons; do
