@@ -1,4 +1,5 @@
 // Must not compile: a loss set with a term that has no call operator.
+// CHECK-COMPILE-ERROR: every term has a static name
 #include "idemgen/idemgen.hpp"
 #include "idemgen/models/generator.hpp"
 

@@ -1,5 +1,6 @@
 // Must not compile: a generator whose Metric is not a distance. The static_assert message must
 // say what is missing and where to read about it (CTest checks the compiler output).
+// CHECK-COMPILE-ERROR: Metric must satisfy idemgen::metric::distance
 #include "idemgen/idemgen.hpp"
 #include "idemgen/models/naign.hpp"
 

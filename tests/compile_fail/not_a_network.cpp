@@ -1,4 +1,5 @@
 // Must not compile: a generator over something that is not a network.
+// CHECK-COMPILE-ERROR: Net must satisfy idemgen::nn::network
 #include "idemgen/idemgen.hpp"
 #include "idemgen/models/naign.hpp"
 
