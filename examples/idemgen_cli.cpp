@@ -263,19 +263,11 @@ int sample_command(int argc, char** argv) {
   be::set_num_threads(threads);
   // Read and check everything before creating the output directory.
   const io::safetensors file = io::read_safetensors(checkpoint);
-  const auto meta = [&](const char* key) {
-    const auto it = file.metadata.find(key);
-    if (it == file.metadata.end()) throw io_error("idemgen sample", checkpoint, std::string("metadata '") + key + "'", "none");
-    return it->second;
+  const auto meta = [&](const char* key) { return train::metadata_string(file.metadata, key, checkpoint); };
+  const auto integer = [&](const char* key) {
+    return static_cast<index_t>(train::metadata_integer(file.metadata, key, checkpoint, 1));
   };
   const data::toy dataset = data::parse_toy(meta("dataset"));
-  const auto integer = [&](const char* key) {
-    const std::string v = meta(key);
-    char* end = nullptr;
-    const long x = std::strtol(v.c_str(), &end, 10);
-    if (end == v.c_str() || *end != '\0' || x <= 0) throw io_error("idemgen sample", checkpoint, std::string("a positive '") + key + "'", v);
-    return static_cast<index_t>(x);
-  };
   net_t net({.input_dim = 2, .output_dim = 2,
              .hidden = std::vector<index_t>(static_cast<std::size_t>(integer("depth")), integer("width")),
              .act = {nn::parse_activation(meta("activation"))}},

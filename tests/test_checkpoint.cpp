@@ -17,9 +17,9 @@ using fcpu = backend::cpu<float>;
 using net_t = nn::mlp<fcpu>;
 using gen_t = models::naign<net_t>;
 
-gen_t make_generator(std::uint64_t seed) {
+gen_t make_generator(std::uint64_t seed, std::uint64_t stream_seed = 7) {
   return gen_t(net_t({.input_dim = 2, .output_dim = 2, .hidden = {16, 16}}, seed), {}, {},
-               {.optimizer = {.lr = 1e-3, .weight_decay = 0.01}, .ema_decay = 0.9, .seed = 7});
+               {.optimizer = {.lr = 1e-3, .weight_decay = 0.01}, .ema_decay = 0.9, .seed = stream_seed});
 }
 
 std::string temp_path(const std::string& name) {
@@ -41,7 +41,7 @@ TEST_CASE("a checkpoint resumes training exactly: same losses and weights as nev
           "[checkpoint]") {
   data::toy_sampler<fcpu> data(data::toy::moons);
   fcpu::matrix x(2, 32);
-  gen_t a = make_generator(1);
+  gen_t a = make_generator(1, 0xFFFFFFFFFFFFFFF0ull);  // a seed above 2^63 must survive the file
   random_stream rng(3);
   for (int k = 0; k < 5; ++k) data.sample(x, rng), a.train_step(x);
   const std::string path = temp_path("resume.safetensors");

@@ -39,23 +39,38 @@ inline const io::tensor& require_tensor(const io::safetensors& f, const std::str
   if (it == f.tensors.end()) throw io_error("train::load", path, "a tensor named '" + name + "'", "none");
   return it->second;
 }
-inline long long require_integer(const metadata& m, const std::string& key, const std::string& path) {
+}  // namespace detail
+
+/// Metadata lookups with the checks a checkpoint reader needs: a missing key or a value that is
+/// not what it should be throws io_error naming the file, the key and the value.
+inline const std::string& metadata_string(const metadata& m, const std::string& key, const std::string& path) {
   const auto it = m.find(key);
   if (it == m.end()) throw io_error("train::load", path, "metadata '" + key + "'", "none");
+  return it->second;
+}
+inline long long metadata_integer(const metadata& m, const std::string& key, const std::string& path,
+                                  long long min_value = 0) {
+  const std::string& text = metadata_string(m, key, path);
   try {
     std::size_t used = 0;
-    const long long v = std::stoll(it->second, &used);
-    if (used == it->second.size()) return v;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size() && v >= min_value) return v;
   } catch (const std::logic_error&) {
   }
-  throw io_error("train::load", path, "an integer for metadata '" + key + "'", it->second);
+  throw io_error("train::load", path, fmt::format("an integer >= {} for metadata '{}'", min_value, key), text);
 }
-inline unsigned long long require_unsigned(const metadata& m, const std::string& key, const std::string& path) {
-  const long long v = require_integer(m, key, path);
-  if (v < 0) throw io_error("train::load", path, "a non-negative '" + key + "'", std::to_string(v));
-  return static_cast<unsigned long long>(v);
+
+/// A full-range unsigned 64-bit value (seeds, counters).
+inline std::uint64_t metadata_unsigned(const metadata& m, const std::string& key, const std::string& path) {
+  const std::string& text = metadata_string(m, key, path);
+  try {
+    std::size_t used = 0;
+    const unsigned long long v = std::stoull(text, &used);
+    if (used == text.size() && !text.empty() && text[0] != '-') return v;
+  } catch (const std::logic_error&) {
+  }
+  throw io_error("train::load", path, "an unsigned integer for metadata '" + key + "'", text);
 }
-}  // namespace detail
 
 /// Adds every parameter block of `net` (named "params.<block>") to `file`.
 template <nn::network Net>
@@ -123,11 +138,11 @@ metadata load_checkpoint(const std::string& path, Generator& gen) {
   if (fmt_it == f.metadata.end() || fmt_it->second != checkpoint_format)
     throw io_error("train::load_checkpoint", path, checkpoint_format,
                    fmt_it == f.metadata.end() ? "no format" : fmt_it->second);
-  const long long step = detail::require_integer(f.metadata, "step", path);
-  const long long opt_steps = detail::require_integer(f.metadata, "optimizer_steps", path);
-  const long long ema_updates = detail::require_integer(f.metadata, "ema_updates", path);
-  const auto seed = detail::require_unsigned(f.metadata, "rng_seed", path);
-  const auto next_block = detail::require_unsigned(f.metadata, "rng_next_block", path);
+  const long long step = metadata_integer(f.metadata, "step", path);
+  const long long opt_steps = metadata_integer(f.metadata, "optimizer_steps", path);
+  const long long ema_updates = metadata_integer(f.metadata, "ema_updates", path);
+  const auto seed = metadata_unsigned(f.metadata, "rng_seed", path);
+  const auto next_block = metadata_unsigned(f.metadata, "rng_next_block", path);
   const index_t p = gen.net().parameter_count();
   check_parameters(f, gen.net(), path);
   if (opt_steps > 0)  // an optimiser that never stepped has no state to save
