@@ -6,9 +6,12 @@
 #include <fstream>
 
 #include "idemgen/data/toy.hpp"
+#include "idemgen/evaluation/consistency_error.hpp"
+#include "idemgen/evaluation/mixture_denoiser.hpp"
 #include "idemgen/evaluation/mmd.hpp"
 #include "idemgen/evaluation/mode_coverage.hpp"
 #include "idemgen/evaluation/sliced_wasserstein.hpp"
+#include "idemgen/evaluation/straightness.hpp"
 #include "idemgen/io/csv.hpp"
 #include "support/gradcheck.hpp"
 
@@ -110,6 +113,61 @@ TEST_CASE("samples CSV has the header and one row per sample, written atomically
   CHECK_FALSE(std::filesystem::exists(dir / "s.csv.tmp"));
   CHECK_THROWS_AS(io::write_samples_csv((dir / "missing" / "s.csv").string(), pts, 2, 2), io_error);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("straightness: 0 for a line at constant speed, > 0 for a bend or a speed change; normalised is scale-free",
+          "[evaluation][straightness]") {
+  const auto trajectory = [](auto point, int k, double scale) {
+    std::vector<cpu::matrix> t;
+    for (int i = 0; i <= k; ++i) {
+      t.emplace_back(2, 1);
+      const auto [a, b] = point(static_cast<double>(i) / k);
+      t.back()(0, 0) = scale * a;
+      t.back()(1, 0) = scale * b;
+    }
+    return t;
+  };
+  std::vector<double> times(21);
+  for (int i = 0; i <= 20; ++i) times[static_cast<std::size_t>(i)] = i / 20.0;
+  const auto line = [](double u) { return std::pair{1 + 2 * u, -u}; };
+  const auto slow_start = [](double u) { return std::pair{1 + 2 * u * u, -u * u}; };
+  const auto arc = [](double u) { return std::pair{std::cos(u * 1.5707963), std::sin(u * 1.5707963)}; };
+  CHECK(evaluation::straightness<cpu>(trajectory(line, 20, 1), times).p2 == Approx(0).margin(1e-20));
+  CHECK(evaluation::straightness<cpu>(trajectory(slow_start, 20, 1), times).p1 > 0.1);
+  const auto a1 = evaluation::straightness<cpu>(trajectory(arc, 20, 1), times);
+  const auto a80 = evaluation::straightness<cpu>(trajectory(arc, 20, 80), times);
+  CHECK(a1.p1 > 0.1);
+  CHECK(a80.p1 == Approx(80 * a1.p1));
+  CHECK(a80.p2 == Approx(6400 * a1.p2));
+  CHECK(a80.p1_normalized == Approx(a1.p1_normalized));
+  CHECK(a80.p2_normalized == Approx(a1.p2_normalized));
+  const auto t = evaluation::times_from_sigmas({80, 40, 0});
+  CHECK(t[1] == Approx(0.5));
+  CHECK(t[2] == 1.0);
+  CHECK_THROWS_AS(evaluation::straightness<cpu>(trajectory(line, 20, 1), {0.0, 1.0}), invalid_argument);
+}
+
+TEST_CASE("consistency error: ~0 for an exact mixture denoiser, large for an inconsistent one",
+          "[evaluation][consistency]") {
+  // CDM Lemma 3.1: the exact denoiser of a distribution is a reverse martingale along its own SDE.
+  evaluation::mixture_denoiser<cpu> exact({-1.0, 1.0}, {0.3, 0.3}, {1.0, 1.0}, 1);
+  const auto inconsistent = [&](cpu::const_view x, cpu::const_view sigma, cpu::view out) {
+    exact(x, sigma, out);
+    for (index_t j = 0; j < x.cols(); ++j) out.data()[j] *= 1 + sigma.data()[j];
+  };
+  matrix x = random_matrix(1, 200, 7);
+  for (index_t j = 0; j < 200; ++j) x(0, j) = (j % 2 ? 1.0 : -1.0) + 1.5 * x(0, j);  // states at σ ≈ 1.5
+  const evaluation::consistency_error_options opt{.chains = 32, .steps = 100};
+  random_stream rng(8);
+  const auto good = evaluation::consistency_error<cpu>(exact, x, 1.5, 0.3, rng, opt);
+  const auto bad = evaluation::consistency_error<cpu>(inconsistent, x, 1.5, 0.3, rng, opt);
+  CHECK(std::abs(good.value) < 3 * good.standard_error + 1e-3);
+  INFO("good " << good.value << " ± " << good.standard_error << ", bad " << bad.value << " ± " << bad.standard_error);
+  CHECK(bad.value > 4 * bad.standard_error);
+  CHECK(bad.value > 10 * std::max(std::abs(good.value), good.standard_error));
+  const auto to_zero = evaluation::consistency_error<cpu>(exact, x, 1.5, 0.0, rng, opt);
+  CHECK(std::abs(to_zero.value) < 3 * to_zero.standard_error + 2e-3);
+  CHECK_THROWS_AS(evaluation::consistency_error<cpu>(exact, x, 1.0, 1.0, rng, opt), invalid_argument);
 }
 
 }  // namespace idemgen::test

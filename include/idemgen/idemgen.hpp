@@ -18,6 +18,13 @@
 #include "idemgen/nn/noise_embedding.hpp"
 #include "idemgen/nn/parameters.hpp"
 #include "idemgen/nn/resmlp.hpp"
+#include "idemgen/nn/denoiser.hpp"
+#include "idemgen/nn/velocity.hpp"
+
+#include "idemgen/schedules/karras.hpp"
+#include "idemgen/schedules/linear.hpp"
+#include "idemgen/schedules/none.hpp"
+#include "idemgen/schedules/vp.hpp"
 
 #include "idemgen/optim/adam.hpp"
 #include "idemgen/optim/clipping.hpp"
@@ -31,4 +38,6 @@ static_assert(numeric_backend<backend::cpu<float>>, "backend::cpu<float> must sa
 static_assert(numeric_backend<backend::cpu<double>>, "backend::cpu<double> must satisfy idemgen::numeric_backend");
 static_assert(nn::network<nn::mlp<backend::cpu<float>>>, "nn::mlp must satisfy nn::network");
 static_assert(nn::network<nn::resmlp<backend::cpu<double>>>, "nn::resmlp must satisfy nn::network");
+static_assert(nn::network<nn::denoiser<nn::mlp<backend::cpu<float>>>>, "nn::denoiser must satisfy nn::network");
+static_assert(nn::network<nn::velocity<nn::mlp<backend::cpu<float>>>>, "nn::velocity must satisfy nn::network");
 }  // namespace idemgen

@@ -2,7 +2,10 @@
 // generator<Net, Metric, Schedule, Coupling, Losses>: every method here is one composition of
 // these five policies (DESIGN §1). train_step zeroes the gradients, runs the loss terms, clips,
 // steps AdamW, updates the EMA, and returns the value of every term.
-// Named methods are aliases: models/ign.hpp, models/naign.hpp.
+// With schedule::none, Net is f itself and the terms see a step_context (f(x), f(z), f(f(z))…);
+// with a noise schedule, Net is a model that carries that schedule — nn::denoiser<F, karras|vp>
+// or nn::velocity<F, linear> — and the terms see a noised_step_context (y, z, σ or t, the anchor
+// call). Named methods are aliases: models/ign.hpp, naign.hpp, diffusion.hpp, flow_matching.hpp.
 
 #include <array>
 #include <cmath>
@@ -14,6 +17,7 @@
 #include "idemgen/couplings/independent.hpp"
 #include "idemgen/losses/loss_set.hpp"
 #include "idemgen/metrics/metric.hpp"
+#include "idemgen/models/noised_step_context.hpp"
 #include "idemgen/models/step_context.hpp"
 #include "idemgen/nn/network.hpp"
 #include "idemgen/optim/adam.hpp"
@@ -37,6 +41,23 @@ template <class Net, class Metric, class Schedule, class Coupling, class Losses>
 class generator;
 
 namespace detail {
+template <class Net, class Metric, class Schedule>
+struct context_for {
+  using type = noised_step_context<Net, Metric, Schedule>;
+};
+template <class Net, class Metric>
+struct context_for<Net, Metric, schedule::none> {
+  using type = step_context<Net, Metric>;
+};
+
+template <class Net, class Schedule>
+constexpr bool carries_schedule() {
+  if constexpr (std::is_same_v<Schedule, schedule::none>) return true;
+  else if constexpr (requires { typename Net::schedule_type; })
+    return std::is_same_v<typename Net::schedule_type, Schedule>;
+  else return false;
+}
+
 template <class Ctx, class Losses>
 struct all_terms_valid : std::false_type {};
 template <class Ctx, class... Terms>
@@ -53,15 +74,20 @@ class generator {
   static_assert(metric::distance<Metric, B>,
                 "generator<Net, Metric, ...>: Metric must satisfy idemgen::metric::distance "
                 "(evaluate and pairwise; see include/idemgen/metrics/metric.hpp)");
-  static_assert(std::is_same_v<Schedule, schedule::none>,
-                "generator<..., Schedule, ...>: only schedule::none exists so far (noise "
-                "schedules come with the diffusion methods)");
+  static_assert(detail::carries_schedule<Net, Schedule>(),
+                "generator<Net, Metric, Schedule, ...>: with a noise schedule, Net must be a model "
+                "that carries that same schedule — nn::denoiser<F, Schedule> (schedule::karras, "
+                "schedule::vp) or nn::velocity<F, Schedule> (schedule::linear); see "
+                "include/idemgen/nn/denoiser.hpp and velocity.hpp");
   static_assert(std::is_same_v<Coupling, coupling::independent>,
                 "generator<..., Coupling, ...>: only coupling::independent exists so far");
-  static_assert(detail::all_terms_valid<step_context<Net, Metric>, Losses>::value,
+  using context_type = typename detail::context_for<Net, Metric, Schedule>::type;
+  static_assert(detail::all_terms_valid<context_type, Losses>::value,
                 "generator<..., Losses>: Losses must be losses::set<Terms...> where every term "
-                "has a static name and double operator()(step_context&) const (see "
-                "include/idemgen/losses/loss_set.hpp)");
+                "has a static name and double operator()(context&) const for this schedule's "
+                "context — step_context for schedule::none (IGN/NAIGN terms), "
+                "noised_step_context otherwise (dsm, fm, consistency); see "
+                "include/idemgen/losses/loss_set.hpp");
 
  public:
   using backend_type = B;
@@ -82,9 +108,10 @@ class generator {
         options_(options), optimizer_(options.optimizer),
         ema_(optim::ema_options{.decay = options.ema_decay > 0 ? options.ema_decay : 0.999}),
         rng_(options.seed), context_(net_, metric_, rng_) {
-    idemgen::detail::require_option(net_.cond_rows() == 0, "generator", "net",
-                                    "an unconditioned network (schedule::none)",
-                                    "a network with a conditioning row");
+    if constexpr (std::is_same_v<Schedule, schedule::none>)
+      idemgen::detail::require_option(net_.cond_rows() == 0, "generator", "net",
+                                      "an unconditioned network (schedule::none)",
+                                      "a network with a conditioning row");
     idemgen::detail::require_option(net_.input_dim() == net_.output_dim(), "generator", "net",
                                     "input_dim == output_dim (f maps the data space to itself)",
                                     fmt::format("{} -> {}", net_.input_dim(), net_.output_dim()));
@@ -106,6 +133,7 @@ class generator {
           ((r.terms[k] = term(context_), r.total += term.weight * r.terms[k], ++k), ...);
         },
         losses_.terms);
+    if constexpr (requires { context_.finish(); }) context_.finish();
     r.grad_norm = options_.clip_grad_norm > 0
                       ? optim::clip_grad_norm<B>(net_.gradients(), options_.clip_grad_norm)
                       : std::sqrt(B::squared_norm(net_.gradients()));
@@ -144,7 +172,7 @@ class generator {
   optim::adamw<B> optimizer_;
   optim::ema<B> ema_;
   random_stream rng_;
-  step_context<Net, Metric> context_;
+  context_type context_;
   long steps_ = 0;
   double lr_scale_ = 1.0;
 };

@@ -7,11 +7,9 @@
 // in steady state allocates nothing.
 
 #include <cstdint>
-#include <memory>
-#include <typeindex>
-#include <unordered_map>
 
 #include "idemgen/core/concepts.hpp"
+#include "idemgen/models/term_states.hpp"
 #include "idemgen/nn/network.hpp"
 
 namespace idemgen::models {
@@ -70,15 +68,9 @@ class step_context {
     return total / static_cast<double>(a.cols());
   }
 
-  /// Per-term buffers that live as long as the context (created on first use, then reused),
-  /// keyed by type: a term that needs more than scratch space (IMLE's candidates) keeps it here.
+  /// A term's own buffers (models/term_states.hpp).
   template <class State>
-  State& state() {
-    auto it = states_.find(std::type_index(typeid(State)));
-    if (it == states_.end())
-      it = states_.emplace(std::type_index(typeid(State)), std::make_shared<State>()).first;
-    return *static_cast<State*>(it->second.get());
-  }
+  State& state() { return states_.template get<State>(); }
 
   /// Scratch matrices of dim × batch for the terms' gradients (k < 4).
   view scratch(int k) {
@@ -104,7 +96,7 @@ class step_context {
   const_view fx_, u_, v_, w_;
   typename B::matrix z_, per_sample_, scratch_[4];
   cache c_fx_, c_u_, c_v_, c_w_;
-  std::unordered_map<std::type_index, std::shared_ptr<void>> states_;
+  term_states states_;
   bool have_z_ = false, have_fx_ = false, have_u_ = false, have_v_ = false, have_w_ = false;
 };
 

@@ -1,20 +1,23 @@
 #pragma once
 // denoiser: D_θ(x; σ) = c_skip(σ) x + c_out(σ) F_θ(c_in(σ) x, c_noise(σ)) — EDM's preconditioning
 // (ALGORITHMS Part B §1.2) around any network F that takes a conditioning row. σ is given per
-// sample (1 × batch). The gradient with respect to x includes the skip path:
+// sample (1 × batch) as the conditioning row; the coefficients come from the Schedule
+// (schedule::karras, schedule::vp). A denoiser is itself an nn::network (wrapped_network), so
+// the generator trains it like any net. The gradient with respect to x includes the skip path:
 //   ∂L/∂x = c_skip ∂L/∂D + c_in J_Fᵀ (c_out ∂L/∂D).
 
 #include <cmath>
 #include <cstddef>
 
-#include "idemgen/nn/network.hpp"
+#include "idemgen/nn/wrapped_network.hpp"
 #include "idemgen/schedules/karras.hpp"
 
 namespace idemgen::nn {
 
 template <network Net, class Schedule = schedule::karras>
-class denoiser {
+class denoiser : public wrapped_network<Net> {
  public:
+  using schedule_type = Schedule;
   using backend_type = typename Net::backend_type;
   using B = backend_type;
   using scalar = typename B::scalar;
@@ -28,18 +31,12 @@ class denoiser {
     index_t batch = 0;
   };
 
-  denoiser(Net net, Schedule schedule = {}) : net_(std::move(net)), schedule_(schedule) {
-    idemgen::detail::require_option(net_.cond_rows() == 1, "nn::denoiser", "net",
-                                    "a network with a conditioning row (options.cond.dim > 0)",
-                                    "an unconditioned network");
-    idemgen::detail::require_option(net_.input_dim() == net_.output_dim(), "nn::denoiser", "net",
-                                    "input_dim == output_dim", fmt::format("{} -> {}", net_.input_dim(), net_.output_dim()));
+  explicit denoiser(Net net, Schedule schedule = {}) : wrapped_network<Net>(std::move(net)), schedule_(schedule) {
+    schedule_.validate();
   }
 
-  Net& net() { return net_; }
-  const Net& net() const { return net_; }
   const Schedule& schedule() const { return schedule_; }
-  index_t dim() const { return net_.input_dim(); }
+  using wrapped_network<Net>::dim;
 
   /// D(x; σ) for x (dim × batch) and σ (1 × batch, every σ > 0).
   const_view forward(const_view x, const_view sigma, cache& c) const {
@@ -96,7 +93,7 @@ class denoiser {
     return c.dx;
   }
 
-  Net net_;
+  using wrapped_network<Net>::net_;
   Schedule schedule_;
 };
 

@@ -1,9 +1,15 @@
 #pragma once
-// Deterministic samplers of the probability-flow ODE dx/dσ = (x − D(x; σ))/σ (EDM, ALGORITHMS
-// Part B §1.1, §1.5): Euler, and Heun = EDM Alg. 1 (second order; the last step to σ = 0 is plain
-// Euler). Any denoiser works: `denoise(x, sigma_row, out)` writes D(x; σ) for a 1 × batch row σ.
-// Returns the number of denoiser evaluations (NFE): N for Euler, 2N − 1 for Heun.
+// Samplers of the probability-flow ODE dx/dσ = (x − D(x; σ))/σ (EDM, ALGORITHMS Part B §1.1,
+// §1.5, §1.6). Any denoiser works: `denoise(x, sigma_row, out)` writes D(x; σ) for a 1 × batch
+// row σ (samplers/model_function.hpp wraps a network). Each returns the number of denoiser
+// evaluations (NFE).
+//   pf_ode(euler)   N steps, NFE N
+//   pf_ode(heun)    EDM Alg. 1 (second order; the last step to σ = 0 is plain Euler), NFE 2N − 1
+//   edm_stochastic  EDM Alg. 2: before each Heun step, churn σ_i up to σ̂ = σ_i(1 + γ_i) with
+//                   γ_i = min(S_churn/N, √2 − 1) inside [S_tmin, S_tmax] and add fresh noise
+//                   √(σ̂² − σ_i²)·S_noise·ξ. Not for CDM's chains (Remark 4.1: wrong conditionals).
 
+#include <cmath>
 #include <vector>
 
 #include "idemgen/core/concepts.hpp"
@@ -13,52 +19,111 @@ namespace idemgen::samplers {
 
 enum class ode_method { euler, heun };
 
+struct edm_stochastic_options {
+  double s_churn = 0.0;  // total churn; γ_i = min(S_churn/N, √2 − 1)
+  double s_tmin = 0.0;
+  double s_tmax = 1e30;
+  double s_noise = 1.0;
+};
+
+namespace detail {
+
+inline void check_sigmas(const char* where, const std::vector<double>& sigmas) {
+  idemgen::detail::require_option(sigmas.size() >= 2, where, "sigmas", "at least 2 values", std::to_string(sigmas.size()));
+  for (std::size_t i = 0; i + 1 < sigmas.size(); ++i)
+    idemgen::detail::require_option(sigmas[i] > sigmas[i + 1] && sigmas[i + 1] >= 0 && sigmas[i] > 0, where,
+                                    "sigmas", "strictly decreasing, > 0, last >= 0",
+                                    fmt::format("{} then {} at {}", sigmas[i], sigmas[i + 1], i));
+}
+
+/// The buffers of one ODE step (allocated once per sampler run).
+template <numeric_backend B>
+struct ode_workspace {
+  typename B::matrix den, slope, next, row;
+  ode_workspace(index_t d, index_t n) : den(d, n), slope(d, n), next(d, n), row(1, n) {}
+};
+
+/// One Euler or Heun step of the PF-ODE from σ = s to s_next, in place on x; returns its NFE.
+template <numeric_backend B, class Denoise>
+int ode_step(Denoise& denoise, double s_in, double s_next_in, ode_method method, typename B::view x,
+             ode_workspace<B>& w) {
+  using S = typename B::scalar;
+  const S s = static_cast<S>(s_in), s_next = static_cast<S>(s_next_in);
+  B::fill(w.row, s);
+  denoise(typename B::const_view(x), typename B::const_view(w.row), typename B::view(w.den));
+  S* px = x.data();
+  S* pd = w.den.data();
+  S* pk = w.slope.data();
+  S* pn = w.next.data();
+  const S h = s_next - s;
+  B::parallel_for(x.size(), [=](index_t e) {
+    pk[e] = (px[e] - pd[e]) / s;  // dx/dσ at (x, σ_i)
+    pn[e] = px[e] + h * pk[e];
+  });
+  int nfe = 1;
+  if (method == ode_method::heun && s_next > S(0)) {
+    B::fill(w.row, s_next);
+    denoise(typename B::const_view(w.next), typename B::const_view(w.row), typename B::view(w.den));
+    ++nfe;
+    B::parallel_for(x.size(), [=](index_t e) {
+      const S k2 = (pn[e] - pd[e]) / s_next;
+      pn[e] = px[e] + h * S(0.5) * (pk[e] + k2);
+    });
+  }
+  B::copy(w.next, x);
+  return nfe;
+}
+
+template <numeric_backend B>
+void record(std::vector<typename B::matrix>* trajectory, typename B::const_view x) {
+  if (!trajectory) return;
+  trajectory->emplace_back(x.rows(), x.cols());
+  B::copy(x, trajectory->back());
+}
+
+}  // namespace detail
+
 /// x holds x₀ = σ_0 z on entry and the sample on return. `sigmas` is σ_0 > … > σ_N (= 0 usually),
 /// e.g. schedule::karras::steps(N). With `trajectory`, every state x_i is appended (N + 1 of them).
 template <numeric_backend B, class Denoise>
 int pf_ode(Denoise&& denoise, const std::vector<double>& sigmas, ode_method method, typename B::view x,
            std::vector<typename B::matrix>* trajectory = nullptr) {
-  using S = typename B::scalar;
-  idemgen::detail::require_option(sigmas.size() >= 2, "samplers::pf_ode", "sigmas", "at least 2 values",
-                                  std::to_string(sigmas.size()));
-  for (std::size_t i = 0; i + 1 < sigmas.size(); ++i)
-    idemgen::detail::require_option(sigmas[i] > sigmas[i + 1] && sigmas[i + 1] >= 0 && sigmas[i] > 0,
-                                    "samplers::pf_ode", "sigmas", "strictly decreasing, > 0, last >= 0",
-                                    fmt::format("{} then {} at {}", sigmas[i], sigmas[i + 1], i));
-  const index_t d = x.rows(), n = x.cols();
-  typename B::matrix den(d, n), slope(d, n), next(d, n), row(1, n);
-  const auto record = [&] {
-    if (!trajectory) return;
-    trajectory->emplace_back(d, n);
-    B::copy(x, trajectory->back());
-  };
-  record();
+  detail::check_sigmas("samplers::pf_ode", sigmas);
+  detail::ode_workspace<B> w(x.rows(), x.cols());
+  detail::record<B>(trajectory, x);
   int nfe = 0;
   for (std::size_t i = 0; i + 1 < sigmas.size(); ++i) {
-    const S s = static_cast<S>(sigmas[i]), s_next = static_cast<S>(sigmas[i + 1]);
-    B::fill(row, s);
-    denoise(typename B::const_view(x), typename B::const_view(row), typename B::view(den));
-    ++nfe;
-    S* px = x.data();
-    S* pd = den.data();
-    S* pk = slope.data();
-    S* pn = next.data();
-    const S h = s_next - s;
-    B::parallel_for(x.size(), [=](index_t e) {
-      pk[e] = (px[e] - pd[e]) / s;  // dx/dσ at (x, σ_i)
-      pn[e] = px[e] + h * pk[e];
-    });
-    if (method == ode_method::heun && s_next > S(0)) {
-      B::fill(row, s_next);
-      denoise(typename B::const_view(next), typename B::const_view(row), typename B::view(den));
-      ++nfe;
-      B::parallel_for(x.size(), [=](index_t e) {
-        const S k2 = (pn[e] - pd[e]) / s_next;
-        pn[e] = px[e] + h * S(0.5) * (pk[e] + k2);
-      });
+    nfe += detail::ode_step<B>(denoise, sigmas[i], sigmas[i + 1], method, x, w);
+    detail::record<B>(trajectory, x);
+  }
+  return nfe;
+}
+
+/// EDM Alg. 2 on the grid `sigmas` (σ_N = 0): x holds σ_0 z on entry and the sample on return.
+template <numeric_backend B, class Denoise>
+int edm_stochastic(Denoise&& denoise, const std::vector<double>& sigmas, const edm_stochastic_options& opt,
+                   typename B::view x, random_stream& rng, std::vector<typename B::matrix>* trajectory = nullptr) {
+  using S = typename B::scalar;
+  detail::check_sigmas("samplers::edm_stochastic", sigmas);
+  idemgen::detail::require_option(opt.s_churn >= 0 && opt.s_noise >= 0 && opt.s_tmin <= opt.s_tmax,
+                                  "samplers::edm_stochastic", "options",
+                                  "s_churn >= 0, s_noise >= 0, s_tmin <= s_tmax",
+                                  fmt::format("{}/{}/{}/{}", opt.s_churn, opt.s_tmin, opt.s_tmax, opt.s_noise));
+  detail::ode_workspace<B> w(x.rows(), x.cols());
+  typename B::matrix xi(x.rows(), x.cols());
+  const double n = static_cast<double>(sigmas.size() - 1);
+  detail::record<B>(trajectory, x);
+  int nfe = 0;
+  for (std::size_t i = 0; i + 1 < sigmas.size(); ++i) {
+    const double s = sigmas[i];
+    const double gamma = s >= opt.s_tmin && s <= opt.s_tmax ? std::min(opt.s_churn / n, std::sqrt(2.0) - 1) : 0.0;
+    const double s_hat = s * (1 + gamma);
+    if (gamma > 0) {
+      B::fill_normal(xi, rng);
+      B::axpy(static_cast<S>(std::sqrt(s_hat * s_hat - s * s) * opt.s_noise), xi, x);
     }
-    B::copy(next, x);
-    record();
+    nfe += detail::ode_step<B>(denoise, s_hat, sigmas[i + 1], ode_method::heun, x, w);
+    detail::record<B>(trajectory, x);
   }
   return nfe;
 }

@@ -12,6 +12,7 @@
 
 #include "idemgen/core/concepts.hpp"
 #include "idemgen/core/errors.hpp"
+#include "idemgen/schedules/noising.hpp"
 
 namespace idemgen::schedule {
 
@@ -61,11 +62,18 @@ struct karras {
 
   /// Training noise levels: σ = exp(P_mean + P_std ξ), ξ ~ N(0, 1), into a 1 × batch row.
   template <numeric_backend B>
-  void sample_training_sigma(typename B::view sigma, random_stream& rng) const {
+  void sample_training_level(typename B::view sigma, random_stream& rng) const {
     using S = typename B::scalar;
     B::fill_normal(sigma, rng, static_cast<S>(p_mean), static_cast<S>(p_std));
     S* p = sigma.data();
     B::parallel_for(sigma.size(), [=](index_t i) { p[i] = std::exp(p[i]); });
+  }
+
+  /// x = y + σ z per column (§1.3).
+  template <numeric_backend B>
+  void noise(typename B::const_view y, typename B::const_view z, typename B::const_view sigma,
+             typename B::view out) const {
+    detail::variance_exploding<B>(y, z, sigma, out);
   }
 
   void validate() const {

@@ -1,0 +1,26 @@
+#pragma once
+// EDM diffusion and CDM, as generator compositions over a denoiser D_θ(x; σ) = nn::denoiser<F, S>:
+//   diffusion  L = L_DSM                     (EDM; ALGORITHMS Part B §1.3)
+//   cdm        L = L_DSM + λ_c L̂_consistency (CDM §5, two-chain estimator; Part B §2.2–2.3)
+// Sample with samplers::pf_ode (Euler, Heun), samplers::edm_stochastic or samplers::reverse_sde.
+
+#include "idemgen/losses/consistency.hpp"
+#include "idemgen/losses/denoising_score_matching.hpp"
+#include "idemgen/models/generator.hpp"
+#include "idemgen/nn/denoiser.hpp"
+#include "idemgen/schedules/karras.hpp"
+#include "idemgen/schedules/vp.hpp"
+
+namespace idemgen::models {
+
+using diffusion_losses = losses::set<losses::denoising_score_matching>;
+using cdm_losses = losses::set<losses::denoising_score_matching, losses::consistency>;
+
+template <class Net, class Schedule = schedule::karras>
+using diffusion = generator<nn::denoiser<Net, Schedule>, metric::squared_l2, Schedule, coupling::independent,
+                            diffusion_losses>;
+
+template <class Net, class Schedule = schedule::karras>
+using cdm = generator<nn::denoiser<Net, Schedule>, metric::squared_l2, Schedule, coupling::independent, cdm_losses>;
+
+}  // namespace idemgen::models

@@ -1,0 +1,46 @@
+#pragma once
+// The two ways a schedule puts noise on a data batch y (d × n) with unit noise z and one noise
+// level per sample (1 × n row):
+//   variance_exploding   x = y + σ z          (EDM's σ-space; schedule::karras and schedule::vp)
+//   linear_interpolant   x = t y + (1 − t) z  (flow matching; schedule::linear, t = 1 is data)
+
+#include "idemgen/core/concepts.hpp"
+#include "idemgen/core/errors.hpp"
+
+namespace idemgen::schedule::detail {
+
+template <numeric_backend B, class Combine>
+void noise_columns(const char* where, typename B::const_view y, typename B::const_view z,
+                   typename B::const_view level, typename B::view out, Combine combine) {
+  using S = typename B::scalar;
+  idemgen::detail::require_shape(z.rows() == y.rows() && z.cols() == y.cols(), where, "z",
+                                 fmt::format("{}x{}", y.rows(), y.cols()), fmt::format("{}x{}", z.rows(), z.cols()));
+  idemgen::detail::require_shape(level.rows() == 1 && level.cols() == y.cols(), where, "level",
+                                 fmt::format("1x{}", y.cols()), fmt::format("{}x{}", level.rows(), level.cols()));
+  idemgen::detail::require_shape(out.rows() == y.rows() && out.cols() == y.cols(), where, "out",
+                                 fmt::format("{}x{}", y.rows(), y.cols()), fmt::format("{}x{}", out.rows(), out.cols()));
+  const index_t d = y.rows();
+  const S* py = y.data();
+  const S* pz = z.data();
+  const S* pl = level.data();
+  S* po = out.data();
+  B::parallel_for_2d(d, y.cols(), [=](index_t i, index_t j) {
+    po[i + j * d] = combine(py[i + j * d], pz[i + j * d], pl[j]);
+  });
+}
+
+template <numeric_backend B>
+void variance_exploding(typename B::const_view y, typename B::const_view z, typename B::const_view sigma,
+                        typename B::view out) {
+  using S = typename B::scalar;
+  noise_columns<B>("schedule::noise", y, z, sigma, out, [](S yv, S zv, S s) { return yv + s * zv; });
+}
+
+template <numeric_backend B>
+void linear_interpolant(typename B::const_view y, typename B::const_view z, typename B::const_view t,
+                        typename B::view out) {
+  using S = typename B::scalar;
+  noise_columns<B>("schedule::noise", y, z, t, out, [](S yv, S zv, S tv) { return tv * yv + (S(1) - tv) * zv; });
+}
+
+}  // namespace idemgen::schedule::detail
