@@ -1,5 +1,6 @@
 # Runs COMMAND (a |-separated list), checks its exit code is EXIT and, when ABSENT is set, that the path
-# ABSENT was not created; when OUTPUT_HAS is set, that stdout+stderr contain it.
+# ABSENT was not created; when OUTPUT_HAS is set, that stdout+stderr contain it; every path in FILES
+# exists; when FILE_HAS is "path|text", that the file contains the text.
 string(REPLACE "|" ";" COMMAND "${COMMAND}")
 string(REPLACE "|" ";" FILES "${FILES}")
 execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -20,3 +21,13 @@ foreach(f ${FILES})
     message(FATAL_ERROR "expected output file ${f} is missing\n${out}\n${err}")
   endif()
 endforeach()
+if(DEFINED FILE_HAS)
+  string(REPLACE "|" ";" FILE_HAS "${FILE_HAS}")
+  list(GET FILE_HAS 0 path)
+  list(GET FILE_HAS 1 text)
+  file(READ "${path}" content)
+  string(FIND "${content}" "${text}" found)
+  if(found EQUAL -1)
+    message(FATAL_ERROR "${path} lacks '${text}'")
+  endif()
+endif()

@@ -36,6 +36,7 @@ class wrapped_network {
   typename backend_type::const_view parameters() const { return net_.parameters(); }
   typename backend_type::view gradients() { return net_.gradients(); }
   void zero_grad() { net_.zero_grad(); }
+  decltype(auto) parameter_blocks() const { return net_.parameter_blocks(); }  // named, for checkpoints
 
  protected:
   Net net_;

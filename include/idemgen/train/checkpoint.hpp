@@ -7,6 +7,7 @@
 // [rows]): the bytes are our memory order, and the shape says so honestly. A PyTorch Linear
 // weight [out, in] therefore corresponds to our "….weight" tensor transposed.
 
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -72,6 +73,18 @@ inline std::uint64_t metadata_unsigned(const metadata& m, const std::string& key
   throw io_error("train::load", path, "an unsigned integer for metadata '" + key + "'", text);
 }
 
+/// A finite real number greater than `min_value` (schedule and model options).
+inline double metadata_real(const metadata& m, const std::string& key, const std::string& path, double min_value) {
+  const std::string& text = metadata_string(m, key, path);
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(v) && v > min_value) return v;
+  } catch (const std::logic_error&) {
+  }
+  throw io_error("train::load", path, fmt::format("a finite number > {} for metadata '{}'", min_value, key), text);
+}
+
 /// Adds every parameter block of `net` (named "params.<block>") to `file`.
 template <nn::network Net>
 void add_parameters(io::safetensors& file, const Net& net, typename Net::backend_type::const_view values) {
@@ -105,6 +118,17 @@ void load_parameters(const io::safetensors& file, Net& net, const std::string& p
     detail::from_tensor<B>(detail::require_tensor(file, "params." + b.name, path),
                            typename B::view(net.parameters().data() + b.offset, b.size(), 1),
                            "params." + b.name, path);
+}
+
+/// Loads the weights for inference: the EMA copy when `prefer_ema` and the file has one (then
+/// returns true), the raw parameters otherwise.
+template <nn::network Net>
+bool load_weights(const io::safetensors& file, Net& net, const std::string& path, bool prefer_ema) {
+  using B = typename Net::backend_type;
+  load_parameters(file, net, path);
+  if (!prefer_ema || file.tensors.count("ema") == 0) return false;
+  detail::from_tensor<B>(file.tensors.at("ema"), net.parameters(), "ema", path);
+  return true;
 }
 
 /// Writes weights, optimiser state, EMA, step and random stream, plus `extra` metadata.

@@ -1,0 +1,107 @@
+// Shared pieces of the idemgen command-line program (see common.hpp).
+
+#include "cli/common.hpp"
+
+#include <array>
+#include <cstdlib>
+#include <iostream>
+
+#include "idemgen/evaluation/mmd.hpp"
+#include "idemgen/evaluation/mode_coverage.hpp"
+#include "idemgen/evaluation/sliced_wasserstein.hpp"
+#include "idemgen/io/scatter_png.hpp"
+
+namespace idemgen::cli {
+
+bool is_noised(const std::string& method) { return method == "diffusion" || method == "cdm" || method == "fm"; }
+
+void usage_error(const std::string& message) {
+  std::cerr << "idemgen: " << message << "\n";
+  std::exit(2);
+}
+
+void parse_or_exit(const po::options_description& desc, int argc, char** argv) {
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      std::exit(0);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    usage_error(e.what());
+  }
+}
+
+std::vector<double> to_host(be::const_view v) {
+  std::vector<double> h(static_cast<std::size_t>(v.size()));
+  for (index_t e = 0; e < v.size(); ++e) h[static_cast<std::size_t>(e)] = v[e];
+  return h;
+}
+
+std::string sample_quality::json() const {
+  std::string s = fmt::format("\"mmd2\": {:.6g}, \"sliced_w2\": {:.6g}", mmd2, sliced_w2);
+  if (modes > 0)
+    s += fmt::format(", \"modes\": {}, \"modes_hit\": {}, \"modes_balanced\": {}, \"high_quality\": {:.4g}", modes,
+                     modes_hit, modes_balanced, high_quality);
+  return s;
+}
+
+std::string sample_quality::summary() const {
+  std::string s = fmt::format("MMD² {:.4g}", mmd2);
+  if (modes > 0) s += fmt::format(", modes {}/{} (balanced {})", modes_hit, modes, modes_balanced);
+  return s;
+}
+
+sample_quality measure(be::const_view samples, be::const_view data, data::toy dataset) {
+  sample_quality q;
+  const auto h = to_host(samples), d = to_host(data);
+  const index_t n = std::min(samples.cols(), data.cols());
+  q.mmd2 = evaluation::mmd2_unbiased<be>(samples, data);
+  q.sliced_w2 = evaluation::sliced_wasserstein2(h.data(), d.data(), 2, n);
+  if (const auto mix = data::mixture_of(dataset)) {
+    const auto c = evaluation::mode_coverage(*mix, h.data(), samples.cols());
+    q.modes = c.modes;
+    q.modes_hit = c.modes_hit;
+    q.modes_balanced = c.modes_balanced;
+    q.high_quality = c.high_quality;
+  }
+  return q;
+}
+
+void write_samples_png(const std::string& path, be::const_view samples, be::const_view data) {
+  const auto d = to_host(data), s = to_host(samples);
+  const io::scatter_layer data_layer{d.data(), data.cols(), {190, 190, 190}, 1};
+  io::write_scatter_png(path, {data_layer, {s.data(), samples.cols(), {214, 39, 40}, 1}},
+                        io::bounding_box(data_layer, 0.25));
+}
+
+void write_trajectory_png(const std::string& path, const std::vector<be::matrix>& states, be::const_view data,
+                          bool box_from_first) {
+  const auto d = to_host(data);
+  std::vector<std::vector<double>> hosts;
+  for (const auto& s : states) hosts.push_back(to_host(s));
+  std::vector<io::scatter_layer> layers = {{d.data(), data.cols(), {190, 190, 190}, 1}};
+  // From light blue (first state) through orange to dark red (last).
+  const std::array<std::array<double, 3>, 3> ramp = {{{158, 202, 225}, {253, 141, 60}, {103, 0, 13}}};
+  for (std::size_t k = 0; k < hosts.size(); ++k) {
+    const double u = hosts.size() > 1 ? static_cast<double>(k) / static_cast<double>(hosts.size() - 1) : 1.0;
+    const std::size_t seg = u < 0.5 ? 0 : 1;
+    const double v = u < 0.5 ? 2 * u : 2 * u - 1;
+    std::array<unsigned char, 3> c{};
+    for (int i = 0; i < 3; ++i)
+      c[static_cast<std::size_t>(i)] =
+          static_cast<unsigned char>(ramp[seg][static_cast<std::size_t>(i)] * (1 - v) + ramp[seg + 1][static_cast<std::size_t>(i)] * v);
+    layers.push_back({hosts[k].data(), states[k].cols(), c, 1});
+  }
+  io::write_scatter_png(path, layers, io::bounding_box(box_from_first ? layers[1] : layers[0], box_from_first ? 0.05 : 0.25));
+}
+
+eval_set::eval_set(std::uint64_t seed, data::toy dataset, index_t n) : z(2, n), data(2, n) {
+  random_stream rng = random_stream(seed).split(4);
+  be::fill_normal(z, rng);
+  data::toy_sampler<be>(dataset).sample(data, rng);
+}
+
+}  // namespace idemgen::cli

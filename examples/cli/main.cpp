@@ -1,0 +1,128 @@
+// idemgen — the command-line program: train a model on toy data, or sample a trained model
+// again, and write samples, pictures, a log and metrics.
+//
+//   idemgen train --method naign --dataset grid25 --steps 4000 --out out/naign_grid25
+//   idemgen train --method diffusion --dataset grid25 --out out/edm_grid25
+//   idemgen sample --checkpoint out/edm_grid25/model.safetensors --sampler heun --steps 18 --out DIR2
+//
+// train writes DIR/samples.csv, DIR/samples.png (samples over data), DIR/trajectory.png,
+// DIR/log.csv (every term every --log-every steps), DIR/metrics.json and DIR/model.safetensors
+// (weights, AdamW state, EMA, step, random stream, options). One-step methods (ign, naign,
+// naign-minus) sample f(z) and its recursive applications; noised methods (diffusion, cdm, fm)
+// sample with an ODE/SDE sampler and add a samples-vs-NFE table, straightness and (diffusion,
+// cdm) CDM's consistency error to metrics.json. A rejected command line exits with code 2 and a
+// one-line message, and writes nothing.
+
+#include <iostream>
+
+#include "cli/common.hpp"
+
+using namespace idemgen;
+using namespace idemgen::cli;
+
+namespace {
+
+options parse_train(int argc, char** argv) {
+  options o;
+  po::options_description desc("idemgen train: train a generator on toy data");
+  desc.add_options()("help,h", "show this help")
+      ("method", po::value(&o.method)->default_value(o.method), "ign, naign, naign-minus, diffusion, cdm or fm")
+      ("dataset", po::value(&o.dataset)->default_value(o.dataset),
+       "grid25, 8gaussians, moons, rings, checkerboard, swiss_roll, pinwheel")
+      ("steps", po::value(&o.steps)->default_value(o.steps), "training steps")
+      ("batch", po::value(&o.batch)->default_value(o.batch), "batch size N")
+      ("width", po::value(&o.width)->default_value(o.width), "mlp hidden width")
+      ("depth", po::value(&o.depth)->default_value(o.depth), "mlp hidden layers")
+      ("activation", po::value(&o.activation)->default_value(o.activation), "relu, silu, gelu, ...")
+      ("lr", po::value(&o.lr)->default_value(o.lr), "AdamW learning rate (NAIGN's paper: 1e-4 for 100k steps)")
+      ("imle-ratio", po::value(&o.imle_ratio)->default_value(o.imle_ratio), "NAIGN: IMLE candidates M / N")
+      ("tight-weight", po::value(&o.tight_weight)->default_value(o.tight_weight), "IGN tightness weight")
+      ("tight-clamp", po::value(&o.tight_clamp)->default_value(o.tight_clamp), "IGN tightness clamp ratio a (0 = off)")
+      ("clip", po::value(&o.clip)->default_value(o.clip), "global gradient-norm clip (0 = off)")
+      ("ema", po::value(&o.ema)->default_value(o.ema),
+       "EMA decay of the weights used for the outputs (-1: 0.999 for diffusion, cdm, fm; off otherwise)")
+      ("sampler", po::value(&o.sampler), "diffusion, cdm: heun (default), euler, stochastic, sde; fm: euler (default), midpoint")
+      ("sample-steps", po::value(&o.sample_steps)->default_value(o.sample_steps),
+       "sampler steps (0: 18 for diffusion/cdm, i.e. 35 NFE with heun; 100 for fm)")
+      ("sigma-data", po::value(&o.sigma_data)->default_value(o.sigma_data),
+       "EDM's sigma_data (0: the data's standard deviation; P_mean moves by ln(sigma_data/0.5))")
+      ("cdm-weight", po::value(&o.cdm_weight)->default_value(o.cdm_weight), "CDM: consistency weight lambda_c")
+      ("cdm-epsilon", po::value(&o.cdm_epsilon)->default_value(o.cdm_epsilon), "CDM: sigma' ~ sigma - U[0, epsilon]")
+      ("cond-dim", po::value(&o.cond_dim)->default_value(o.cond_dim), "noised methods: Fourier features of sigma or t")
+      ("fourier-scale", po::value(&o.fourier_scale)->default_value(o.fourier_scale), "noised methods: Fourier frequency scale")
+      ("samples", po::value(&o.samples)->default_value(o.samples), "samples written and evaluated")
+      ("seed", po::value(&o.seed)->default_value(o.seed), "random seed")
+      ("threads", po::value(&o.threads)->default_value(o.threads), "CPU threads")
+      ("log-every", po::value(&o.log_every)->default_value(o.log_every), "log.csv interval")
+      ("eval-every", po::value(&o.eval_every)->default_value(o.eval_every),
+       "write MMD² and mode coverage of 1000 samples to eval.csv every N steps (0 = off)")
+      ("out", po::value(&o.out)->required(), "output directory");
+  parse_or_exit(desc, argc, argv);
+  if (o.method != "ign" && o.method != "naign" && o.method != "naign-minus" && !is_noised(o.method))
+    usage_error("--method: expected ign, naign, naign-minus, diffusion, cdm or fm, got " + o.method);
+  try {
+    data::parse_toy(o.dataset);
+    nn::parse_activation(o.activation);
+  } catch (const error& e) {
+    usage_error(e.what());
+  }
+  if (o.eval_every < 0) usage_error("--eval-every must be >= 0");
+  if (o.steps <= 0 || o.batch <= 1 || o.width <= 0 || o.depth <= 0 || o.samples <= 1 || o.log_every <= 0 ||
+      o.threads <= 0)
+    usage_error("--steps, --width, --depth, --log-every, --threads must be > 0 and --batch, --samples > 1");
+  if (!(o.lr > 0) || !(o.imle_ratio >= 1) || o.clip < 0 || o.ema >= 1 || (o.ema < 0 && o.ema != -1))
+    usage_error("--lr must be > 0, --imle-ratio >= 1, --clip >= 0, --ema in [0, 1) or -1");
+  if (o.sample_steps < 0 || o.sigma_data < 0 || o.cdm_epsilon < 0 || o.cond_dim <= 0 || o.cond_dim % 2 != 0 ||
+      !(o.fourier_scale > 0))
+    usage_error("--sample-steps, --sigma-data, --cdm-epsilon must be >= 0, --cond-dim even and > 0, --fourier-scale > 0");
+  return o;
+}
+
+int sample_command(int argc, char** argv) {
+  std::string checkpoint, out, weights = "ema", sampler;
+  index_t n = 2500;
+  int steps = 0, threads = 2;
+  std::uint64_t seed = 0;
+  po::options_description desc("idemgen sample: draw samples from a trained model again");
+  desc.add_options()("help,h", "show this help")
+      ("checkpoint", po::value(&checkpoint)->required(), "model.safetensors written by 'idemgen train'")
+      ("n", po::value(&n)->default_value(n), "number of samples")
+      ("steps", po::value(&steps)->default_value(steps),
+       "one-step methods: recursive applications K (f^K(z); 0 = 1); noised methods: sampler steps (0 = 18 or 100)")
+      ("sampler", po::value(&sampler), "noised methods: heun, euler, stochastic, sde (diffusion, cdm); euler, midpoint (fm)")
+      ("weights", po::value(&weights)->default_value(weights), "ema (when the checkpoint has one) or raw")
+      ("seed", po::value(&seed)->default_value(seed), "random seed for z")
+      ("threads", po::value(&threads)->default_value(threads), "CPU threads")
+      ("out", po::value(&out)->required(), "output directory");
+  parse_or_exit(desc, argc, argv);
+  if (n <= 1 || steps < 0 || threads < 1) usage_error("--n must be > 1, --steps >= 0 and --threads >= 1");
+  if (weights != "ema" && weights != "raw") usage_error("--weights: expected ema or raw, got " + weights);
+  be::set_num_threads(threads);
+  // Read and check everything before creating the output directory.
+  const io::safetensors file = io::read_safetensors(checkpoint);
+  const std::string method = train::metadata_string(file.metadata, "method", checkpoint);
+  if (is_noised(method)) return sample_noised(file, checkpoint, n, steps, sampler, weights, seed, out);
+  if (!sampler.empty()) usage_error("--sampler does not apply to a " + method + " checkpoint");
+  return sample_one_step(file, checkpoint, n, std::max(steps, 1), weights, seed, out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << "usage: idemgen train [options]    train a model (idemgen train --help)\n"
+                 "       idemgen sample [options]   sample a trained model (idemgen sample --help)\n";
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command != "train" && command != "sample") usage_error("unknown command '" + command + "' (expected: train or sample)");
+  try {
+    if (command == "sample") return sample_command(argc - 1, argv + 1);
+    const options o = parse_train(argc - 1, argv + 1);
+    be::set_num_threads(o.threads);
+    return is_noised(o.method) ? train_noised(o) : train_one_step(o);
+  } catch (const error& e) {
+    std::cerr << "idemgen: " << e.what() << "\n";
+    return 2;
+  }
+}

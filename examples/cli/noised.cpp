@@ -1,0 +1,271 @@
+// idemgen train/sample for noised methods: diffusion (EDM DSM), cdm (DSM + CDM consistency) over
+// a denoiser D_θ(x; σ) with schedule::karras, and fm (flow matching) over a velocity v_θ(x, t).
+// Besides the samples it writes a samples-vs-NFE table, the straightness of 100-step Euler
+// trajectories and, for denoisers, CDM's consistency error at a few (σ, σ') pairs.
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <variant>
+
+#include "cli/common.hpp"
+#include "idemgen/evaluation/consistency_error.hpp"
+#include "idemgen/evaluation/mmd.hpp"
+#include "idemgen/evaluation/straightness.hpp"
+#include "idemgen/io/csv.hpp"
+#include "idemgen/models/diffusion.hpp"
+#include "idemgen/models/flow_matching.hpp"
+#include "idemgen/samplers/flow_ode.hpp"
+#include "idemgen/samplers/model_function.hpp"
+#include "idemgen/samplers/pf_ode.hpp"
+#include "idemgen/samplers/reverse_sde.hpp"
+#include "idemgen/train/checkpoint.hpp"
+
+namespace idemgen::cli {
+namespace {
+
+using mlp_t = nn::mlp<be>;
+using denoiser_t = nn::denoiser<mlp_t>;
+using velocity_t = nn::velocity<mlp_t>;
+
+/// What builds the model: from the command line (train) or the checkpoint's metadata (sample).
+struct model_config {
+  std::string method, dataset, activation;
+  index_t width = 0, depth = 0, cond_dim = 0;
+  double fourier_scale = 0, sigma_data = 0;
+};
+
+mlp_t make_net(const model_config& c, random_stream init) {
+  return mlp_t({.input_dim = 2, .output_dim = 2,
+                .hidden = std::vector<index_t>(static_cast<std::size_t>(c.depth), c.width),
+                .act = {nn::parse_activation(c.activation)},
+                .cond = {.dim = c.cond_dim, .kind = nn::embedding_kind::fourier, .fourier_scale = c.fourier_scale,
+                         .seed = 7}},
+               init);
+}
+
+/// EDM's schedule with σ_d set to the data's scale and P_mean shifted by ln(σ_d/0.5) (trap 8).
+schedule::karras make_karras(double sigma_data) {
+  return {.sigma_data = sigma_data, .p_mean = -1.2 + std::log(sigma_data / 0.5)};
+}
+
+/// The pooled per-coordinate standard deviation of 20000 points of the dataset.
+double data_std(data::toy dataset, std::uint64_t seed) {
+  be::matrix x(2, 20000);
+  random_stream rng = random_stream(seed).split(5);
+  data::toy_sampler<be>(dataset).sample(x, rng);
+  double m[2] = {0, 0}, v = 0;
+  for (index_t j = 0; j < x.cols(); ++j)
+    for (index_t i = 0; i < 2; ++i) m[i] += x(i, j) / x.cols();
+  for (index_t j = 0; j < x.cols(); ++j)
+    for (index_t i = 0; i < 2; ++i) v += (x(i, j) - m[i]) * (x(i, j) - m[i]) / (2.0 * x.cols());
+  return std::sqrt(v);
+}
+
+/// Draws samples into `out` from unit noise z with sampler `name` and `steps`; returns the NFE.
+/// Denoisers: heun, euler (PF-ODE), stochastic (EDM Alg. 2), sde (reverse SDE). Velocities:
+/// euler, midpoint. With `trajectory`, every state is kept; `times` receives t per state.
+int draw(const denoiser_t& den, const std::string& name, int steps, be::const_view z, be::view out,
+         std::uint64_t seed, std::vector<be::matrix>* trajectory = nullptr, std::vector<double>* times = nullptr) {
+  const auto& k = den.schedule();
+  const auto sigmas = k.steps(steps);
+  if (times) *times = evaluation::times_from_sigmas(sigmas);
+  be::copy(z, out);
+  be::scale(out, static_cast<float>(k.sigma_max));
+  auto f = samplers::model_function(den);
+  random_stream rng = random_stream(seed).split(6);
+  if (name == "heun" || name == "euler")
+    return samplers::pf_ode<be>(f, sigmas, name == "heun" ? samplers::ode_method::heun : samplers::ode_method::euler,
+                                out, trajectory);
+  if (name == "stochastic")  // EDM's ImageNet-64 settings, S_tmin/S_tmax scaled by σ_d/0.5
+    return samplers::edm_stochastic<be>(f, sigmas,
+                                        {.s_churn = 40, .s_tmin = 0.05 * k.sigma_data / 0.5,
+                                         .s_tmax = 50 * k.sigma_data / 0.5, .s_noise = 1.003},
+                                        out, rng, trajectory);
+  return samplers::reverse_sde<be>(f, sigmas, out, rng, trajectory);
+}
+
+int draw(const velocity_t& vel, const std::string& name, int steps, be::const_view z, be::view out, std::uint64_t,
+         std::vector<be::matrix>* trajectory = nullptr, std::vector<double>* times = nullptr) {
+  const auto ts = vel.schedule().steps(steps);
+  if (times) *times = ts;
+  be::copy(z, out);
+  return samplers::flow_ode<be>(samplers::model_function(vel), ts,
+                                name == "midpoint" ? samplers::flow_method::midpoint : samplers::flow_method::euler, out,
+                                trajectory);
+}
+
+bool valid_sampler(bool denoiser, const std::string& s) {
+  return denoiser ? (s == "heun" || s == "euler" || s == "stochastic" || s == "sde") : (s == "euler" || s == "midpoint");
+}
+
+/// CDM's consistency error (evaluation/consistency_error.hpp) at local pairs (σ, 0.8σ) and to
+/// σ' = 0, from states y + σ z on fresh data.
+std::string consistency_json(const denoiser_t& den, be::const_view data, std::uint64_t seed) {
+  const double sd = den.schedule().sigma_data;
+  std::string json = "  \"consistency_error\": [\n";
+  random_stream rng = random_stream(seed).split(7);
+  be::matrix x(2, 256), z(2, 256);
+  be::matrix y(2, 256);
+  be::copy(be::const_view(data.data(), 2, 256), y);
+  const double factors[] = {0.1, 0.3, 1.0, 3.0};
+  bool first = true;
+  for (double f : factors) {
+    const double sigma = f * sd;
+    for (double ratio : {0.8, 0.0}) {
+      be::fill_normal(z, rng);
+      be::copy(y, x);
+      be::axpy(static_cast<float>(sigma), z, x);
+      const auto ce = evaluation::consistency_error<be>(samplers::model_function(den), x, sigma, ratio * sigma, rng,
+                                                        {.chains = 8, .steps = 32});
+      json += fmt::format("{}    {{\"sigma\": {:.5g}, \"sigma_prime\": {:.5g}, \"value\": {:.5g}, \"standard_error\": {:.3g}}}",
+                          first ? "" : ",\n", sigma, ratio * sigma, ce.value, ce.standard_error);
+      first = false;
+    }
+  }
+  return json + "\n  ],\n";
+}
+
+/// samples.csv/png and trajectory.png from (sampler, steps); metrics.json with the NFE table,
+/// straightness and (denoisers) consistency error.
+template <class Model>
+int write_outputs(const Model& model, data::toy dataset, index_t n, const std::string& sampler, int steps,
+                  std::uint64_t seed, const std::string& out, const std::string& json_head) {
+  constexpr bool is_denoiser = std::is_same_v<Model, denoiser_t>;
+  data::toy_sampler<be> data_sampler(dataset);
+  random_stream eval_rng = random_stream(seed).split(2);
+  be::matrix z(2, n), data_a(2, n), data_b(2, n), x(2, n);
+  be::fill_normal(z, eval_rng);
+  data_sampler.sample(data_a, eval_rng);
+  data_sampler.sample(data_b, eval_rng);
+  std::vector<be::matrix> trajectory;
+  const int nfe = draw(model, sampler, steps, z, x, seed, &trajectory);
+  const auto main = measure(x, data_a, dataset);
+  std::string json = "{\n" + json_head;
+  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n", data::to_string(dataset), n);
+  json += fmt::format("  \"mmd2_data_vs_data\": {:.6g},\n", evaluation::mmd2_unbiased<be>(data_b, data_a));
+  json += fmt::format("  \"sampler\": \"{}\", \"sampler_steps\": {}, \"nfe\": {}, {},\n", sampler, steps, nfe, main.json());
+  // Samples against NFE: Euler and the second-order sampler of the family.
+  json += "  \"nfe_table\": [\n";
+  const std::vector<std::pair<std::string, std::vector<int>>> table =
+      is_denoiser ? std::vector<std::pair<std::string, std::vector<int>>>{{"euler", {1, 2, 4, 8, 35}}, {"heun", {1, 2, 3, 5, 18}}}
+                  : std::vector<std::pair<std::string, std::vector<int>>>{{"euler", {1, 2, 4, 8, 100}}, {"midpoint", {1, 2, 4, 50}}};
+  be::matrix y(2, n);
+  bool first = true;
+  for (const auto& [name, list] : table)
+    for (int s : list) {
+      const int e = draw(model, name, s, z, y, seed);
+      json += fmt::format("{}    {{\"sampler\": \"{}\", \"steps\": {}, \"nfe\": {}, {}}}", first ? "" : ",\n", name, s, e,
+                          measure(y, data_a, dataset).json());
+      first = false;
+    }
+  json += "\n  ],\n";
+  // Straightness of 100-step Euler trajectories of 500 samples (ALGORITHMS Part B §3.7).
+  {
+    std::vector<be::matrix> states;
+    std::vector<double> times;
+    be::matrix z5(2, 500), y5(2, 500);
+    be::copy(be::const_view(z.data(), 2, 500), z5);
+    draw(model, "euler", 100, z5, y5, seed, &states, &times);
+    const auto s = evaluation::straightness<be>(states, times);
+    json += fmt::format("  \"straightness\": {{\"trajectories\": 500, \"euler_steps\": 100, \"time\": \"{}\", "
+                        "\"p1\": {:.5g}, \"p2\": {:.5g}, \"p1_normalized\": {:.5g}, \"p2_normalized\": {:.5g}}},\n",
+                        is_denoiser ? "t = 1 - sigma/sigma_max" : "flow t", s.p1, s.p2, s.p1_normalized,
+                        s.p2_normalized);
+  }
+  if constexpr (is_denoiser) json += consistency_json(model, data_b, seed);
+  json += fmt::format("  \"summary\": \"{}\"\n}}\n", main.summary());
+  io::write_atomically(out + "/metrics.json", [&](std::ostream& s) { s << json; });
+  const auto h = to_host(x);
+  io::write_samples_csv(out + "/samples.csv", h.data(), 2, n);
+  write_samples_png(out + "/samples.png", x, data_a);
+  // The trajectory's last states, where they enter the data's box (σ-models start at σ_max z).
+  std::vector<be::matrix> shown;
+  const std::size_t from = is_denoiser ? trajectory.size() * 2 / 3 : 0;
+  const index_t m = std::min<index_t>(n, 400);
+  for (std::size_t k = from; k < trajectory.size(); ++k) {
+    shown.emplace_back(2, m);
+    be::copy(be::const_view(trajectory[k].data(), 2, m), shown.back());
+  }
+  write_trajectory_png(out + "/trajectory.png", shown, data_a, /*box_from_first=*/false);
+  std::printf("idemgen: %s with %s, %d NFE (data vs data %.4g); wrote %s\n", main.summary().c_str(), sampler.c_str(),
+              nfe, evaluation::mmd2_unbiased<be>(data_b, data_a), out.c_str());
+  return 0;
+}
+
+std::string default_sampler(const std::string& method) { return method == "fm" ? "euler" : "heun"; }
+int default_steps(const std::string& method) { return method == "fm" ? 100 : 18; }
+
+template <class Generator>
+int run(Generator& gen, const options& o, const model_config& c, const std::string& sampler, int steps) {
+  const auto report = train_and_save(
+      gen, o,
+      [&](be::const_view z, be::view out) { draw(gen.net(), sampler, steps, z, out, o.seed); },
+      {{"cond_dim", std::to_string(c.cond_dim)}, {"fourier_scale", fmt::format("{}", c.fourier_scale)},
+       {"sigma_data", fmt::format("{}", c.sigma_data)}, {"cdm_weight", fmt::format("{}", o.cdm_weight)},
+       {"cdm_epsilon", fmt::format("{}", o.cdm_epsilon)}});
+  if (gen.has_ema()) gen.ema().copy_to(gen.net().parameters());
+  return write_outputs(gen.net(), data::parse_toy(o.dataset), o.samples, sampler, steps, o.seed, o.out,
+                       fmt::format("  \"method\": \"{}\",\n  \"steps\": {},\n  \"train_seconds\": {:.4g},\n"
+                                   "  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
+                                   o.method, report.steps, report.seconds, report.recoveries, c.sigma_data));
+}
+
+}  // namespace
+
+int train_noised(const options& o) {
+  const data::toy dataset = data::parse_toy(o.dataset);
+  const model_config c{o.method, o.dataset, o.activation, o.width, o.depth, o.cond_dim, o.fourier_scale,
+                       o.sigma_data > 0 ? o.sigma_data : data_std(dataset, o.seed)};
+  const std::string sampler = o.sampler.empty() ? default_sampler(o.method) : o.sampler;
+  const int steps = o.sample_steps > 0 ? o.sample_steps : default_steps(o.method);
+  if (!valid_sampler(o.method != "fm", sampler))
+    usage_error("--sampler: expected " + std::string(o.method == "fm" ? "euler or midpoint" : "heun, euler, stochastic or sde") +
+                " for --method " + o.method + ", got " + sampler);
+  const models::generator_options g{.optimizer = {.lr = o.lr, .weight_decay = 0.0}, .clip_grad_norm = o.clip,
+                                    .ema_decay = o.ema < 0 ? 0.999 : o.ema, .seed = o.seed};
+  mlp_t net = make_net(c, random_stream(o.seed).split(3));
+  if (o.method == "fm") {
+    models::flow_matching<mlp_t> gen(velocity_t(std::move(net)), {}, {}, g);
+    return run(gen, o, c, sampler, steps);
+  }
+  denoiser_t den(std::move(net), make_karras(c.sigma_data));
+  if (o.method == "diffusion") {
+    models::diffusion<mlp_t> gen(std::move(den), {}, {}, g);
+    return run(gen, o, c, sampler, steps);
+  }
+  models::cdm<mlp_t> gen(std::move(den),
+                         models::cdm_losses({}, {.weight = o.cdm_weight, .epsilon_max = o.cdm_epsilon}), {}, g);
+  return run(gen, o, c, sampler, steps);
+}
+
+int sample_noised(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
+                  const std::string& sampler_arg, const std::string& weights, std::uint64_t seed, const std::string& out) {
+  const auto& md = file.metadata;
+  const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, checkpoint, 1)); };
+  const model_config c{train::metadata_string(md, "method", checkpoint), train::metadata_string(md, "dataset", checkpoint),
+                       train::metadata_string(md, "activation", checkpoint), integer("width"), integer("depth"),
+                       integer("cond_dim"), train::metadata_real(md, "fourier_scale", checkpoint, 0),
+                       train::metadata_real(md, "sigma_data", checkpoint, 0)};
+  const data::toy dataset = data::parse_toy(c.dataset);
+  const std::string sampler = sampler_arg.empty() ? default_sampler(c.method) : sampler_arg;
+  if (!valid_sampler(c.method != "fm", sampler))
+    usage_error("--sampler: " + sampler + " does not apply to a " + c.method + " checkpoint");
+  if (steps <= 0) steps = default_steps(c.method);
+  const auto head = [&](bool ema) {
+    return fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n", c.method,
+                       io::json_quote(checkpoint), ema ? "ema" : "raw");
+  };
+  if (c.method == "fm") {
+    velocity_t vel(make_net(c, random_stream(0)));
+    const bool ema = train::load_weights(file, vel, checkpoint, weights == "ema");
+    std::filesystem::create_directories(out);
+    return write_outputs(vel, dataset, n, sampler, steps, seed, out, head(ema));
+  }
+  denoiser_t den(make_net(c, random_stream(0)), make_karras(c.sigma_data));
+  const bool ema = train::load_weights(file, den, checkpoint, weights == "ema");
+  std::filesystem::create_directories(out);
+  return write_outputs(den, dataset, n, sampler, steps, seed, out, head(ema));
+}
+
+}  // namespace idemgen::cli
