@@ -8,7 +8,7 @@ threads=${1:-2}
 scripts/install-deps.sh --bench
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DIDEMGEN_BUILD_BENCH=ON \
       -DIDEMGEN_BUILD_TESTS=OFF -DIDEMGEN_BUILD_EXAMPLES=OFF > /dev/null
-cmake --build build/bench -j 2 --target bench_train_step bench_methods
+cmake --build build/bench -j 2 --target bench_train_step bench_methods bench_diffusion
 
 # PyTorch at its fastest OpenBLAS kernel: SkylakeX where the CPU has AVX-512 (about 2x on the
 # machines that have it); elsewhere OpenBLAS's own detection (forcing SkylakeX without AVX-512
@@ -21,22 +21,29 @@ OMP_NUM_THREADS=$threads build/bench/bench/bench_train_step --benchmark_repetiti
 OMP_NUM_THREADS=$threads build/bench/bench/bench_methods --benchmark_repetitions=5 \
   --benchmark_report_aggregates_only=true --benchmark_min_time=1 \
   --benchmark_out="$out/idemgen_methods.json" --benchmark_out_format=json > /dev/null
+OMP_NUM_THREADS=$threads build/bench/bench/bench_diffusion --benchmark_repetitions=5 \
+  --benchmark_report_aggregates_only=true --benchmark_min_time=1 \
+  --benchmark_out="$out/idemgen_diffusion.json" --benchmark_out_format=json > /dev/null
 if [[ -n "$torch_core" ]]; then
   env OPENBLAS_CORETYPE="$torch_core" OMP_NUM_THREADS=$threads IDEMGEN_BENCH_THREADS=$threads \
     /usr/bin/python3 bench/torch_train_step.py > "$out/torch.jsonl"
   (cd bench && env OPENBLAS_CORETYPE="$torch_core" OMP_NUM_THREADS=$threads IDEMGEN_BENCH_THREADS=$threads \
     /usr/bin/python3 torch_methods.py) >> "$out/torch.jsonl"
+  (cd bench && env OPENBLAS_CORETYPE="$torch_core" OMP_NUM_THREADS=$threads IDEMGEN_BENCH_THREADS=$threads \
+    /usr/bin/python3 torch_diffusion.py) >> "$out/torch.jsonl"
 else
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$threads \
     IDEMGEN_BENCH_THREADS=$threads /usr/bin/python3 bench/torch_train_step.py > "$out/torch.jsonl"
   (cd bench && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$threads \
     IDEMGEN_BENCH_THREADS=$threads /usr/bin/python3 torch_methods.py) >> "$out/torch.jsonl"
+  (cd bench && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$threads \
+    IDEMGEN_BENCH_THREADS=$threads /usr/bin/python3 torch_diffusion.py) >> "$out/torch.jsonl"
 fi
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys, platform
 out = sys.argv[1]
 ours = {}
-for result in ("idemgen.json", "idemgen_methods.json"):
+for result in ("idemgen.json", "idemgen_methods.json", "idemgen_diffusion.json"):
     for b in json.load(open(f"{out}/{result}"))["benchmarks"]:
         if b.get("aggregate_name") == "median":
             name = b["run_name"].split("/threads")[0].replace("/real_time", "")

@@ -7,6 +7,7 @@
 
 #include "idemgen/data/toy.hpp"
 #include "idemgen/evaluation/consistency_error.hpp"
+#include "idemgen/evaluation/denoiser_error.hpp"
 #include "idemgen/evaluation/mixture_denoiser.hpp"
 #include "idemgen/evaluation/mmd.hpp"
 #include "idemgen/evaluation/mode_coverage.hpp"
@@ -168,6 +169,17 @@ TEST_CASE("consistency error: ~0 for an exact mixture denoiser, large for an inc
   const auto to_zero = evaluation::consistency_error<cpu>(exact, x, 1.5, 0.0, rng, opt);
   CHECK(std::abs(to_zero.value) < 3 * to_zero.standard_error + 2e-3);
   CHECK_THROWS_AS(evaluation::consistency_error<cpu>(exact, x, 1.0, 1.0, rng, opt), invalid_argument);
+}
+
+TEST_CASE("denoiser error: 0 against itself, and the closed form for a shifted Gaussian denoiser", "[evaluation]") {
+  evaluation::mixture_denoiser<cpu> exact({0.0, 0.0}, {1.0, 1.0}, {1.0}, 2);
+  evaluation::mixture_denoiser<cpu> shifted({0.5, 0.0}, {1.0, 1.0}, {1.0}, 2);
+  const matrix x = random_matrix(2, 10, 3);
+  CHECK(evaluation::denoiser_error<cpu>(exact, exact, x, 0.7) == 0.0);
+  // D differs by the mean shift times σ²/(1 + σ²) in the first coordinate, for every x.
+  const double sigma = 0.7, gap = 0.5 * sigma * sigma / (1 + sigma * sigma);
+  CHECK(evaluation::denoiser_error<cpu>(shifted, exact, x, sigma) == Approx(gap * gap));
+  CHECK_THROWS_AS(evaluation::denoiser_error<cpu>(exact, exact, x, 0.0), invalid_argument);
 }
 
 }  // namespace idemgen::test

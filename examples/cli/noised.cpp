@@ -10,6 +10,8 @@
 
 #include "cli/common.hpp"
 #include "idemgen/evaluation/consistency_error.hpp"
+#include "idemgen/evaluation/denoiser_error.hpp"
+#include "idemgen/evaluation/mixture_denoiser.hpp"
 #include "idemgen/evaluation/mmd.hpp"
 #include "idemgen/evaluation/straightness.hpp"
 #include "idemgen/io/csv.hpp"
@@ -126,6 +128,39 @@ std::string consistency_json(const denoiser_t& den, be::const_view data, std::ui
   return json + "\n  ],\n";
 }
 
+/// For mixture datasets: E‖D_θ − D*‖² against the exact denoiser, at every σ_i of Heun-18, on
+/// x ~ p_σ and on the model's own Heun iterates (ALGORITHMS Part B §6 R4: drift).
+std::string drift_json(const denoiser_t& den, data::toy dataset, be::const_view z, be::const_view data) {
+  const auto mix = data::mixture_of(dataset);
+  if (!mix) return "";
+  std::vector<double> means, stddevs, weights;
+  for (const auto& c : mix->centres) {
+    means.insert(means.end(), {c[0], c[1]});
+    stddevs.insert(stddevs.end(), {mix->stddev, mix->stddev});
+    weights.push_back(1.0);
+  }
+  const evaluation::mixture_denoiser<be> exact(means, stddevs, weights, 2);
+  const index_t n = 500;
+  std::vector<be::matrix> states;
+  be::matrix zn(2, n), x(2, n), noised(2, n), y(2, n), unit(2, n);
+  be::copy(be::const_view(z.data(), 2, n), zn);
+  be::copy(be::const_view(data.data(), 2, n), y);
+  draw(den, "heun", 18, zn, x, 0, &states);
+  const auto sigmas = den.schedule().steps(18);
+  random_stream rng(9);
+  std::string json = "  \"drift\": [\n";
+  for (std::size_t i = 1; i + 1 < sigmas.size(); ++i) {
+    be::fill_normal(unit, rng);
+    be::copy(y, noised);
+    be::axpy(static_cast<float>(sigmas[i]), unit, noised);
+    const double on_data = evaluation::denoiser_error<be>(samplers::model_function(den), exact, noised, sigmas[i]);
+    const double on_own = evaluation::denoiser_error<be>(samplers::model_function(den), exact, states[i], sigmas[i]);
+    json += fmt::format("{}    {{\"sigma\": {:.5g}, \"on_data\": {:.5g}, \"on_own_iterates\": {:.5g}}}", i > 1 ? ",\n" : "",
+                        sigmas[i], on_data, on_own);
+  }
+  return json + "\n  ],\n";
+}
+
 /// samples.csv/png and trajectory.png from (sampler, steps); metrics.json with the NFE table,
 /// straightness and (denoisers) consistency error.
 template <class Model>
@@ -173,7 +208,7 @@ int write_outputs(const Model& model, data::toy dataset, index_t n, const std::s
                         is_denoiser ? "t = 1 - sigma/sigma_max" : "flow t", s.p1, s.p2, s.p1_normalized,
                         s.p2_normalized);
   }
-  if constexpr (is_denoiser) json += consistency_json(model, data_b, seed);
+  if constexpr (is_denoiser) json += consistency_json(model, data_b, seed) + drift_json(model, dataset, z, data_b);
   json += fmt::format("  \"summary\": \"{}\"\n}}\n", main.summary());
   io::write_atomically(out + "/metrics.json", [&](std::ostream& s) { s << json; });
   const auto h = to_host(x);

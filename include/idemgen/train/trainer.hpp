@@ -108,7 +108,7 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
       log << step;
       for (double t : r.terms) log << ',' << t;
       log << ',' << r.total << ',' << r.grad_norm << ',' << gen.learning_rate() << ','
-          << step / std::max(elapsed, 1e-9) << '\n';
+          << step / std::max(elapsed, 1e-9) << '\n' << std::flush;  // readable while training runs
     }
     if (draw && (std::chrono::duration<double>(now - last_draw).count() > 0.2 || step == opt.steps)) {
       last_draw = now;
