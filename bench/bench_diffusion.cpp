@@ -3,29 +3,17 @@
 // 256 → 256 → 2, ReLU, batch 512, float, 2 threads; CDM with two 5-step reverse-SDE chains. The
 // same steps in PyTorch: bench/torch_diffusion.py.
 
-#include <benchmark/benchmark.h>
-
-#include "idemgen/data/toy.hpp"
-#include "idemgen/idemgen.hpp"
+#include "bench_common.hpp"
 #include "idemgen/models/diffusion.hpp"
 #include "idemgen/models/flow_matching.hpp"
 
 namespace {
 
 using namespace idemgen;
-using be = backend::cpu<float>;
+using be = bench::be;
 using net_t = nn::mlp<be>;
 
-template <class Generator>
-void method_step(benchmark::State& state, Generator& gen) {
-  be::set_num_threads(2);
-  data::toy_sampler<be> data(data::toy::grid25);
-  random_stream rng(1);
-  be::matrix x(2, 512);
-  data.sample(x, rng);
-  for (int k = 0; k < 3; ++k) gen.train_step(x);
-  for (auto _ : state) benchmark::DoNotOptimize(gen.train_step(x).total);
-}
+using bench::method_step;
 
 net_t bench_net() {
   return net_t({.input_dim = 2, .output_dim = 2, .hidden = {256, 256, 256},

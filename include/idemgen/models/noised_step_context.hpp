@@ -11,13 +11,17 @@
 // gradient from two terms for the price of one backward).
 
 #include "idemgen/core/concepts.hpp"
-#include "idemgen/models/term_states.hpp"
+#include "idemgen/models/context_base.hpp"
 #include "idemgen/nn/network.hpp"
 
 namespace idemgen::models {
 
 template <class Net, class Metric, class Schedule>
-class noised_step_context {
+class noised_step_context : public context_base<Net, Metric> {
+  using base = context_base<Net, Metric>;
+  using base::net_;
+  using base::rng_;
+
  public:
   using backend_type = typename Net::backend_type;
   using B = backend_type;
@@ -27,40 +31,26 @@ class noised_step_context {
   using cache = typename Net::cache;
   using schedule_type = Schedule;
 
-  noised_step_context(const Net& net, const Metric& metric, random_stream& rng)
-      : net_(&net), metric_(&metric), rng_(&rng) {}
+  using base::base;
+  using base::batch;
+  using base::dim;
+  using base::z;
 
   /// Starts a step on clean batch y, accumulating parameter gradients into `grads`.
   void begin(const_view y, view grads) {
-    y_ = y;
-    grads_ = grads;
-    have_z_ = have_level_ = have_noised_ = have_anchor_ = anchor_gradient_used_ = false;
+    this->start(y, grads);
+    have_level_ = have_noised_ = have_anchor_ = anchor_gradient_used_ = false;
   }
 
   /// Backpropagates the accumulated anchor gradient (once) into grads().
   void finish() {
-    if (anchor_gradient_used_) net_->backward(c_anchor_, anchor_gradient_, grads_);
+    if (anchor_gradient_used_) net_->backward(c_anchor_, anchor_gradient_, this->grads());
     anchor_gradient_used_ = false;
   }
 
-  const Net& net() const { return *net_; }
   const Schedule& schedule() const { return net_->schedule(); }
-  const Metric& metric() const { return *metric_; }
-  random_stream& rng() { return *rng_; }
-  view grads() const { return grads_; }
-  const_view y() const { return y_; }
-  index_t batch() const { return y_.cols(); }
-  index_t dim() const { return y_.rows(); }
-
-  /// z ~ N(0, I), the shape of y, drawn once per step.
-  const_view z() {
-    if (!have_z_) {
-      z_.resize(dim(), batch());
-      B::fill_normal(z_, *rng_);
-      have_z_ = true;
-    }
-    return z_;
-  }
+  /// The clean batch y (unit noise z is z(), from the base).
+  const_view y() const { return this->data(); }
   /// One training noise level per sample (σ for karras/vp, t for linear), 1 × batch.
   const_view level() {
     if (!have_level_) {
@@ -76,7 +66,7 @@ class noised_step_context {
       noised_.resize(dim(), batch());
       const const_view unit = z();  // z before σ: a fixed order of draws from the stream
       const const_view lev = level();
-      schedule().template noise<B>(y_, unit, lev, noised_);
+      schedule().template noise<B>(y(), unit, lev, noised_);
       have_noised_ = true;
     }
     return noised_;
@@ -132,26 +122,11 @@ class noised_step_context {
     return B::sum(per_sample_) / static_cast<double>(batch());
   }
 
-  /// A term's own buffers (models/term_states.hpp).
-  template <class State>
-  State& state() { return states_.template get<State>(); }
-
-  /// Scratch matrices of dim × batch for the terms (k < 4).
-  view scratch(int k) {
-    scratch_[k].resize(dim(), batch());
-    return scratch_[k];
-  }
-
  private:
-  const Net* net_;
-  const Metric* metric_;
-  random_stream* rng_;
-  const_view y_, anchor_;
-  view grads_;
-  typename B::matrix z_, level_, noised_, anchor_gradient_, per_sample_, scratch_[4];
+  const_view anchor_;
+  typename B::matrix level_, noised_, anchor_gradient_, per_sample_;
   cache c_anchor_;
-  term_states states_;
-  bool have_z_ = false, have_level_ = false, have_noised_ = false, have_anchor_ = false,
+  bool have_level_ = false, have_noised_ = false, have_anchor_ = false,
        anchor_gradient_used_ = false;
 };
 

@@ -9,13 +9,18 @@
 #include <cstdint>
 
 #include "idemgen/core/concepts.hpp"
-#include "idemgen/models/term_states.hpp"
+#include "idemgen/models/context_base.hpp"
 #include "idemgen/nn/network.hpp"
 
 namespace idemgen::models {
 
 template <class Net, class Metric>
-class step_context {
+class step_context : public context_base<Net, Metric> {
+  using base = context_base<Net, Metric>;
+  using base::net_;
+  using base::metric_;
+  using base::rng_;
+
  public:
   using backend_type = typename Net::backend_type;
   using B = backend_type;
@@ -24,34 +29,19 @@ class step_context {
   using const_view = typename B::const_view;
   using cache = typename Net::cache;
 
-  step_context(const Net& net, const Metric& metric, random_stream& rng)
-      : net_(&net), metric_(&metric), rng_(&rng) {}
+  using base::base;
+  using base::batch;
+  using base::z;
 
   /// Starts a step on data batch x, accumulating parameter gradients into `grads`.
   void begin(const_view x, view grads) {
-    x_ = x;
-    grads_ = grads;
-    have_z_ = have_fx_ = have_u_ = have_v_ = have_w_ = false;
+    this->start(x, grads);
+    have_fx_ = have_u_ = have_v_ = have_w_ = false;
   }
 
-  const Net& net() const { return *net_; }
-  const Metric& metric() const { return *metric_; }
-  random_stream& rng() { return *rng_; }
-  view grads() const { return grads_; }
-  const_view x() const { return x_; }
-  index_t batch() const { return x_.cols(); }
-  index_t dim() const { return x_.rows(); }
-
-  /// z ~ P_z = N(0, I), the same shape as x, drawn once per step.
-  const_view z() {
-    if (!have_z_) {
-      z_.resize(dim(), batch());
-      B::fill_normal(z_, *rng_);
-      have_z_ = true;
-    }
-    return z_;
-  }
-  const_view f_x() { return call(have_fx_, x_, c_fx_, fx_); }
+  /// The data batch x (z ~ P_z = N(0, I) is z(), from the base).
+  const_view x() const { return this->data(); }
+  const_view f_x() { return call(have_fx_, x(), c_fx_, fx_); }
   const_view u() { return call(have_u_, z(), c_u_, u_); }
   const_view v() { return call(have_v_, u(), c_v_, v_); }
   const_view w() { return call(have_w_, v(), c_w_, w_); }
@@ -68,16 +58,6 @@ class step_context {
     return total / static_cast<double>(a.cols());
   }
 
-  /// A term's own buffers (models/term_states.hpp).
-  template <class State>
-  State& state() { return states_.template get<State>(); }
-
-  /// Scratch matrices of dim × batch for the terms' gradients (k < 4).
-  view scratch(int k) {
-    scratch_[k].resize(dim(), batch());
-    return scratch_[k];
-  }
-
  private:
   // The output lives in the call's own cache, valid until that cache runs again (next step).
   const_view call(bool& have, const_view in, cache& c, const_view& out) {
@@ -88,16 +68,10 @@ class step_context {
     return out;
   }
 
-  const Net* net_;
-  const Metric* metric_;
-  random_stream* rng_;
-  const_view x_;
-  view grads_;
   const_view fx_, u_, v_, w_;
-  typename B::matrix z_, per_sample_, scratch_[4];
+  typename B::matrix per_sample_;
   cache c_fx_, c_u_, c_v_, c_w_;
-  term_states states_;
-  bool have_z_ = false, have_fx_ = false, have_u_ = false, have_v_ = false, have_w_ = false;
+  bool have_fx_ = false, have_u_ = false, have_v_ = false, have_w_ = false;
 };
 
 }  // namespace idemgen::models
