@@ -9,6 +9,9 @@
 #include <new>
 
 #include "idemgen/idemgen.hpp"
+#include "idemgen/models/diffusion.hpp"
+#include "idemgen/models/flow_matching.hpp"
+#include "idemgen/models/naign.hpp"
 
 namespace {
 std::atomic<long> allocations{0};
@@ -115,6 +118,49 @@ TEST_CASE("a conditioned resmlp training step allocates nothing", "[allocations]
                      0);
   optim::sgd<be> opt({.lr = 1e-3, .momentum = 0.9});
   CHECK(allocations_in_steady_state(net, opt, 256, 2) == 0);
+}
+
+template <class Generator>
+long generator_allocations(Generator& gen) {
+  be::set_num_threads(2);
+  be::matrix x(2, 256);
+  random_stream rng(2);
+  for (int k = 0; k < 3; ++k) {
+    be::fill_normal(x, rng);
+    gen.train_step(x);
+  }
+  allocations = 0;
+  counting = true;
+  for (int k = 0; k < 3; ++k) {
+    be::fill_normal(x, rng);
+    gen.train_step(x);
+  }
+  counting = false;
+  return allocations.load();
+}
+
+TEST_CASE("a generator's training step allocates nothing: NAIGN, EDM, CDM, flow matching", "[allocations]") {
+  using net_t = nn::mlp<be>;
+  const auto conditioned = [] {
+    return net_t({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}, .cond = {.dim = 8}}, 0);
+  };
+  const models::generator_options opt{.ema_decay = 0.99};
+  SECTION("naign") {
+    models::naign<net_t> gen(net_t({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}}, 0), {}, {}, opt);
+    CHECK(generator_allocations(gen) == 0);
+  }
+  SECTION("diffusion") {
+    models::diffusion<net_t> gen(nn::denoiser<net_t>(conditioned()), {}, {}, opt);
+    CHECK(generator_allocations(gen) == 0);
+  }
+  SECTION("cdm") {
+    models::cdm<net_t> gen(nn::denoiser<net_t>(conditioned()), {}, {}, opt);
+    CHECK(generator_allocations(gen) == 0);
+  }
+  SECTION("flow matching") {
+    models::flow_matching<net_t> gen(nn::velocity<net_t>(conditioned()), {}, {}, opt);
+    CHECK(generator_allocations(gen) == 0);
+  }
 }
 
 TEST_CASE("the counter sees allocations (the test above can fail)", "[allocations]") {
