@@ -173,7 +173,8 @@ int write_outputs(const Model& model, data::toy dataset, index_t n, const std::s
   data_sampler.sample(data_a, eval_rng);
   data_sampler.sample(data_b, eval_rng);
   std::vector<be::matrix> trajectory;
-  const int nfe = draw(model, sampler, steps, z, x, seed, &trajectory);
+  std::vector<double> times;
+  const int nfe = draw(model, sampler, steps, z, x, seed, &trajectory, &times);
   const auto main = measure(x, data_a, dataset);
   std::string json = "{\n" + json_head;
   json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n", data::to_string(dataset), n);
@@ -213,9 +214,12 @@ int write_outputs(const Model& model, data::toy dataset, index_t n, const std::s
   const auto h = to_host(x);
   io::write_samples_csv(out + "/samples.csv", h.data(), 2, n);
   write_samples_png(out + "/samples.png", x, data_a);
-  // The trajectory's last states, where they enter the data's box (σ-models start at σ_max z).
+  // σ-models start at σ_max z, far outside the data's box: show the states from σ <= σ_d on.
   std::vector<be::matrix> shown;
-  const std::size_t from = is_denoiser ? trajectory.size() * 2 / 3 : 0;
+  std::size_t from = 0;
+  if constexpr (is_denoiser)
+    while (from + 1 < trajectory.size() && (1 - times[from]) * model.schedule().sigma_max > model.schedule().sigma_data)
+      ++from;
   const index_t m = std::min<index_t>(n, 400);
   for (std::size_t k = from; k < trajectory.size(); ++k) {
     shown.emplace_back(2, m);

@@ -82,7 +82,8 @@ void gemm_host(transpose ta, transpose tb, Scalar alpha, matrix_view<const Scala
     return;
   }
   // Split the longer side of C into one contiguous slab per thread (a multiple of 16 so that
-  // each slab keeps whole micro-kernel tiles).
+  // each slab keeps whole micro-kernel tiles). (gemm_threads is 1 without OpenMP.)
+#if defined(_OPENMP)
 #pragma omp parallel num_threads(threads)
   {
     const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -96,6 +97,7 @@ void gemm_host(transpose ta, transpose tb, Scalar alpha, matrix_view<const Scala
         block(lo, hi, 0, n);
     }
   }
+#endif
 #else
   using mat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   Eigen::Map<const mat> ea(a.data(), a.rows(), a.cols());

@@ -31,6 +31,18 @@ namespace idemgen {
 ///   fill_normal / fill_uniform(X, rng, …) Philox draws; element e uses block e/4, lane e%4 of the
 ///                                         stream, so every backend draws the same numbers
 /// Ensures: results do not depend on the number of threads (reductions combine in a fixed order).
+namespace detail {
+// Stand-ins for the functors a backend's parallel_for receives: callable on host and device (a
+// lambda in a requires-expression is host-only under nvcc, and the CUDA backend runs them on the
+// device).
+struct index_functor {
+  IDEMGEN_HOST_DEVICE void operator()(index_t) const {}
+};
+struct index2_functor {
+  IDEMGEN_HOST_DEVICE void operator()(index_t, index_t) const {}
+};
+}  // namespace detail
+
 template <class B>
 concept numeric_backend = requires(typename B::view v, typename B::const_view cv,
                            typename B::index_view iv, typename B::const_index_view civ,
@@ -43,8 +55,8 @@ concept numeric_backend = requires(typename B::view v, typename B::const_view cv
   { typename B::matrix(n, n) };
   { static_cast<typename B::view>(std::declval<typename B::matrix&>()) };
   B::gemm(transpose::no, transpose::yes, s, cv, cv, s, v);
-  B::parallel_for(n, [](index_t) {});
-  B::parallel_for_2d(n, n, [](index_t, index_t) {});
+  B::parallel_for(n, detail::index_functor{});
+  B::parallel_for_2d(n, n, detail::index2_functor{});
   B::copy(cv, v);
   B::fill(v, s);
   B::scale(v, s);

@@ -8,7 +8,8 @@
 //   ├─ invalid_argument         bad option value or unknown option name
 //   │   └─ shape_error          matrix dimensions that do not fit together
 //   ├─ numeric_error            NaN or Inf where finite numbers are required
-//   └─ io_error                 unreadable, corrupt or truncated files, failed writes
+//   ├─ io_error                 unreadable, corrupt or truncated files, failed writes
+//   └─ device_error             a failed CUDA / cuBLAS call (the call and its error string)
 
 #include <cmath>
 #include <stdexcept>
@@ -60,6 +61,14 @@ class numeric_error : public error {
 class io_error : public error {
  public:
   using error::error;
+};
+
+/// A CUDA runtime or cuBLAS call that failed: `where` is the idemgen function, `argument` the
+/// failing call (e.g. "cudaMalloc(4096 bytes)"), `actual` the error string of the runtime.
+class device_error : public error {
+ public:
+  device_error(std::string_view where, std::string_view call, std::string_view message)
+      : error(where, call, "success", message) {}
 };
 
 namespace detail {

@@ -23,7 +23,7 @@ class matrix_view {
   using value_type = std::remove_const_t<Scalar>;
   using space = Space;
 
-  IDEMGEN_HOST_DEVICE matrix_view() = default;
+  matrix_view() = default;  // defaulted: host and device alike
   IDEMGEN_HOST_DEVICE matrix_view(Scalar* data, index_t rows, index_t cols)
       : data_(data), rows_(rows), cols_(cols) {}
 

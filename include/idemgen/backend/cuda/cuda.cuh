@@ -1,0 +1,351 @@
+#pragma once
+// backend::cuda<float>: the backend interface (core/concepts.hpp, DESIGN §3) on an NVIDIA GPU.
+// Memory is device_matrix (caching pool, no managed memory); GEMM and the row/column sums are
+// cuBLAS on one stream; everything else is a kernel of its own. Random fills run the same
+// Philox-4x32-10 code as the CPU backend (core/rng.hpp), so a seeded run draws the same noise on
+// both. Reductions accumulate in double, like the CPU backend (the order differs: equal to float
+// tolerance, not bitwise). Functors given to parallel_for run on the device: write them as
+// `[=] IDEMGEN_HOST_DEVICE (index_t i) { … }` and capture only device pointers and values.
+// Only seen by nvcc (include it from .cu files); build with --extended-lambda.
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "idemgen/backend/cuda/check.cuh"
+#include "idemgen/backend/cuda/device_matrix.cuh"
+#include "idemgen/core/concepts.hpp"
+#include "idemgen/core/errors.hpp"
+#include "idemgen/core/rng.hpp"
+
+namespace idemgen::backend {
+
+namespace cuda_detail {
+
+/// The process's cuBLAS handle and stream (created on first use).
+struct context {
+  cublasHandle_t blas = nullptr;
+  cudaStream_t stream = nullptr;
+  device_matrix<float> ones;    // all-ones vector for row and column sums
+  device_matrix<double> accum;  // reduction scratch
+  device_matrix<int> flag;
+  static context& get() {
+    static context c;
+    return c;
+  }
+  const float* ones_of(index_t n) {
+    if (ones.size() < n) {
+      ones.resize(n, 1);
+      std::vector<float> h(static_cast<std::size_t>(n), 1.0f);
+      check(cudaMemcpyAsync(ones.data(), h.data(), sizeof(float) * h.size(), cudaMemcpyHostToDevice, stream),
+            "cuda::ones", "cudaMemcpyAsync");
+      check(cudaStreamSynchronize(stream), "cuda::ones", "cudaStreamSynchronize");
+    }
+    return ones.data();
+  }
+
+ private:
+  context() {
+    check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cuda::context", "cudaStreamCreate");
+    check(cublasCreate(&blas), "cuda::context", "cublasCreate");
+    check(cublasSetStream(blas, stream), "cuda::context", "cublasSetStream");
+  }
+};
+
+constexpr int block_size = 256;
+inline int grid_for(index_t n) {
+  const index_t blocks = (n + block_size - 1) / block_size;
+  return static_cast<int>(blocks < 4096 ? (blocks > 0 ? blocks : 1) : 4096);
+}
+
+template <class F>
+__global__ void for_each(index_t n, F f) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    f(i);
+}
+
+/// Σ term(i) in double: per-block shared-memory tree, one atomicAdd per block.
+template <class Term>
+__global__ void reduce_sum(index_t n, Term term, double* out) {
+  __shared__ double partial[block_size];
+  double acc = 0;
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    acc += term(i);
+  partial[threadIdx.x] = acc;
+  __syncthreads();
+  for (int s = block_size / 2; s > 0; s >>= 1) {
+    if (static_cast<int>(threadIdx.x) < s) partial[threadIdx.x] += partial[threadIdx.x + s];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) atomicAdd(out, partial[0]);
+}
+
+/// (v, i) beats the current best (bv, bi)? No best yet (bi < 0), a smaller value, a number
+/// over a NaN, or an equal value (or both NaN) at a lower index — the CPU backend's order.
+template <class S>
+__device__ bool beats(S v, index_t i, S bv, index_t bi) {
+  if (i < 0) return false;
+  if (bi < 0) return true;
+  if (v < bv || (bv != bv && v == v)) return true;
+  return (v == bv || (v != v && bv != bv)) && i < bi;
+}
+
+/// One block per column: argmin over the rows (ties to the lowest index; all-NaN gives row 0).
+template <class S>
+__global__ void argmin_columns(index_t rows, index_t cols, const S* d, index_t* idx, S* value) {
+  __shared__ S best_v[block_size];
+  __shared__ index_t best_i[block_size];
+  const index_t j = blockIdx.x;
+  if (j >= cols) return;
+  S bv = 0;
+  index_t bi = -1;
+  for (index_t i = threadIdx.x; i < rows; i += blockDim.x)
+    if (beats(d[i + j * rows], i, bv, bi)) {
+      bv = d[i + j * rows];
+      bi = i;
+    }
+  best_v[threadIdx.x] = bv;
+  best_i[threadIdx.x] = bi;
+  __syncthreads();
+  for (int s = block_size / 2; s > 0; s >>= 1) {
+    if (static_cast<int>(threadIdx.x) < s &&
+        beats(best_v[threadIdx.x + s], best_i[threadIdx.x + s], best_v[threadIdx.x], best_i[threadIdx.x])) {
+      best_v[threadIdx.x] = best_v[threadIdx.x + s];
+      best_i[threadIdx.x] = best_i[threadIdx.x + s];
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    idx[j] = best_i[0] < 0 ? 0 : best_i[0];
+    if (value) value[j] = best_v[0];
+  }
+}
+
+}  // namespace cuda_detail
+
+template <class Scalar>
+struct cuda;
+
+template <>
+struct cuda<float> {
+  using scalar = float;
+  using space = device_space;
+  using view = matrix_view<float, device_space>;
+  using const_view = matrix_view<const float, device_space>;
+  using index_view = matrix_view<index_t, device_space>;
+  using const_index_view = matrix_view<const index_t, device_space>;
+  using matrix = device_matrix<float>;
+  using index_matrix = device_matrix<index_t>;
+
+  static constexpr const char* name = "cuda";
+
+  static bool available() { return cuda_detail::device_available(); }
+  static cudaStream_t stream() { return ctx().stream; }
+  static void synchronize() {
+    cuda_detail::check(cudaStreamSynchronize(ctx().stream), "cuda::synchronize", "cudaStreamSynchronize");
+  }
+
+  // ---- dense algebra ------------------------------------------------------------------------
+  static void gemm(transpose ta, transpose tb, float alpha, const_view a, const_view b, float beta, view c) {
+    const bool at = ta == transpose::yes, bt = tb == transpose::yes;
+    const index_t m = at ? a.cols() : a.rows(), k = at ? a.rows() : a.cols();
+    const index_t kb = bt ? b.cols() : b.rows(), n = bt ? b.rows() : b.cols();
+    idemgen::detail::require_shape(k == kb && c.rows() == m && c.cols() == n, "cuda::gemm", "operands",
+                                   fmt::format("op(a) {}x{}, op(b) {}x{}, c {}x{}", m, k, k, n, m, n),
+                                   fmt::format("op(b) {}x{}, c {}x{}", kb, n, c.rows(), c.cols()));
+    if (m == 0 || n == 0) return;
+    cuda_detail::check(cublasSgemm(ctx().blas, at ? CUBLAS_OP_T : CUBLAS_OP_N, bt ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                   static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), &alpha, a.data(),
+                                   static_cast<int>(std::max<index_t>(a.rows(), 1)), b.data(),
+                                   static_cast<int>(std::max<index_t>(b.rows(), 1)), &beta, c.data(),
+                                   static_cast<int>(std::max<index_t>(c.rows(), 1))),
+                       "cuda::gemm", "cublasSgemm");
+  }
+
+  /// f(i) for i in [0, n) on the device; f must be a __host__ __device__ functor.
+  template <class F>
+  static void parallel_for(index_t n, F f) {
+    if (n <= 0) return;
+    cuda_detail::for_each<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0, ctx().stream>>>(n, f);
+    cuda_detail::check(cudaGetLastError(), "cuda::parallel_for", "kernel launch");
+  }
+  template <class F>
+  static void parallel_for_2d(index_t rows, index_t cols, F f) {
+    if (rows <= 0 || cols <= 0) return;
+    parallel_for(rows * cols, [=] IDEMGEN_HOST_DEVICE(index_t e) { f(e % rows, e / rows); });
+  }
+
+  // ---- copies and fills ---------------------------------------------------------------------
+  static void copy(const_view src, view dst) {
+    same_shape("cuda::copy", src, dst);
+    memcpy(dst.data(), src.data(), src.size(), cudaMemcpyDeviceToDevice, "cuda::copy");
+  }
+  static void copy_from_host(const float* host, view dst) {
+    memcpy(dst.data(), host, dst.size(), cudaMemcpyHostToDevice, "cuda::copy_from_host");
+  }
+  static void copy_to_host(const_view src, float* host) {
+    memcpy(host, src.data(), src.size(), cudaMemcpyDeviceToHost, "cuda::copy_to_host");
+    synchronize();
+  }
+  static void fill(view x, float value) {
+    float* p = x.data();
+    parallel_for(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { p[i] = value; });
+  }
+  static void scale(view x, float alpha) {
+    float* p = x.data();
+    parallel_for(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { p[i] *= alpha; });
+  }
+  static void axpy(float alpha, const_view x, view y) {
+    same_shape("cuda::axpy", x, y);
+    const float* px = x.data();
+    float* py = y.data();
+    parallel_for(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { py[i] += alpha * px[i]; });
+  }
+
+  // ---- reductions ---------------------------------------------------------------------------
+  /// out(i) = alpha Σ_j x(i, j) + beta out(i)  (out: rows × 1 or 1 × rows).
+  static void row_sums(const_view x, view out, float alpha = 1, float beta = 0) {
+    idemgen::detail::require_dim("cuda::row_sums", "out", "size", x.rows(), out.size());
+    if (x.cols() == 0) {
+      scale(out, beta);
+      return;
+    }
+    cuda_detail::check(cublasSgemv(ctx().blas, CUBLAS_OP_N, static_cast<int>(x.rows()), static_cast<int>(x.cols()),
+                                   &alpha, x.data(), static_cast<int>(std::max<index_t>(x.rows(), 1)),
+                                   ctx().ones_of(x.cols()), 1, &beta, out.data(), 1),
+                       "cuda::row_sums", "cublasSgemv");
+  }
+  /// out(j) = Σ_i x(i, j).
+  static void column_sums(const_view x, view out) {
+    idemgen::detail::require_dim("cuda::column_sums", "out", "size", x.cols(), out.size());
+    const float one = 1, zero = 0;
+    cuda_detail::check(cublasSgemv(ctx().blas, CUBLAS_OP_T, static_cast<int>(x.rows()), static_cast<int>(x.cols()),
+                                   &one, x.data(), static_cast<int>(std::max<index_t>(x.rows(), 1)),
+                                   ctx().ones_of(x.rows()), 1, &zero, out.data(), 1),
+                       "cuda::column_sums", "cublasSgemv");
+  }
+  static double sum(const_view x) {
+    const float* p = x.data();
+    return reduce(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { return static_cast<double>(p[i]); });
+  }
+  static double dot(const_view a, const_view b) {
+    same_shape("cuda::dot", a, b);
+    const float* pa = a.data();
+    const float* pb = b.data();
+    return reduce(a.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { return static_cast<double>(pa[i]) * pb[i]; });
+  }
+  static double squared_norm(const_view x) { return dot(x, x); }
+  static bool all_finite(const_view x) {
+    const float* p = x.data();
+    return reduce(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { return isfinite(p[i]) ? 0.0 : 1.0; }) == 0.0;
+  }
+
+  // ---- nearest neighbours -------------------------------------------------------------------
+  /// out(i, j) = ‖a_i − b_j‖² (columns), via ‖a‖² + ‖b‖² − 2 aᵀb, clamped at 0.
+  static void pairwise_squared_distances(const_view a, const_view b, view out) {
+    idemgen::detail::require_shape(a.rows() == b.rows() && out.rows() == a.cols() && out.cols() == b.cols(),
+                                   "cuda::pairwise_squared_distances", "out",
+                                   fmt::format("{}x{}", a.cols(), b.cols()), fmt::format("{}x{}", out.rows(), out.cols()));
+    gemm(transpose::yes, transpose::no, -2.0f, a, b, 0.0f, out);
+    const index_t d = a.rows(), m = a.cols();
+    const float* pa = a.data();
+    const float* pb = b.data();
+    float* po = out.data();
+    parallel_for(out.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) {
+      const index_t i = e % m, j = e / m;
+      float na = 0, nb = 0;
+      for (index_t k = 0; k < d; ++k) {
+        na += pa[k + i * d] * pa[k + i * d];
+        nb += pb[k + j * d] * pb[k + j * d];
+      }
+      const float v = po[e] + na + nb;
+      po[e] = v > 0 ? v : 0;
+    });
+  }
+  /// idx(j) = argmin_i d(i, j), min_value(j) = that minimum (when given).
+  static void column_argmin(const_view d, index_view idx, view min_value = {}) {
+    idemgen::detail::require_dim("cuda::column_argmin", "idx", "size", d.cols(), idx.size());
+    if (!min_value.empty())
+      idemgen::detail::require_dim("cuda::column_argmin", "min_value", "size", d.cols(), min_value.size());
+    if (d.cols() == 0) return;
+    cuda_detail::argmin_columns<float><<<static_cast<unsigned>(d.cols()), cuda_detail::block_size, 0, ctx().stream>>>(
+        d.rows(), d.cols(), d.data(), idx.data(), min_value.data());
+    cuda_detail::check(cudaGetLastError(), "cuda::column_argmin", "kernel launch");
+  }
+  /// dst(:, k) = src(:, idx(k)); an index outside [0, src.cols()) throws invalid_argument.
+  static void gather_columns(const_view src, const_index_view idx, view dst) {
+    idemgen::detail::require_shape(dst.rows() == src.rows() && dst.cols() == idx.size(), "cuda::gather_columns",
+                                   "dst", fmt::format("{}x{}", src.rows(), idx.size()),
+                                   fmt::format("{}x{}", dst.rows(), dst.cols()));
+    const index_t rows = src.rows(), cols = src.cols();
+    const index_t* pi = idx.data();
+    const double bad = reduce(idx.size(), [=] IDEMGEN_HOST_DEVICE(index_t k) {
+      return pi[k] < 0 || pi[k] >= cols ? 1.0 : 0.0;
+    });
+    if (bad > 0)
+      throw invalid_argument("cuda::gather_columns", "idx", fmt::format("values in [0, {})", cols),
+                             fmt::format("{} values outside", static_cast<long long>(bad)));
+    const float* ps = src.data();
+    float* pd = dst.data();
+    parallel_for(dst.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) { pd[e] = ps[e % rows + pi[e / rows] * rows]; });
+  }
+
+  // ---- random fills (the CPU backend's Philox code, element for element) --------------------
+  static void fill_normal(view x, random_stream& rng, float mean = 0, float stddev = 1) {
+    const philox_key key = rng.key();
+    const std::uint64_t first = rng.reserve(static_cast<std::uint64_t>(x.size()));
+    float* p = x.data();
+    parallel_for(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) {
+      const philox_block b = philox_block_at(key, first + static_cast<std::uint64_t>(e / 4));
+      p[e] = mean + stddev * normal_from_block<float>(b, static_cast<int>(e & 3));
+    });
+  }
+  static void fill_uniform(view x, random_stream& rng, float low = 0, float high = 1) {
+    const philox_key key = rng.key();
+    const std::uint64_t first = rng.reserve(static_cast<std::uint64_t>(x.size()));
+    float* p = x.data();
+    parallel_for(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) {
+      const philox_block b = philox_block_at(key, first + static_cast<std::uint64_t>(e / 4));
+      p[e] = low + (high - low) * uniform_open01<float>(b.v[e & 3]);
+    });
+  }
+
+ private:
+  static cuda_detail::context& ctx() { return cuda_detail::context::get(); }
+  template <class A, class B>
+  static void same_shape(const char* where, const A& a, const B& b) {
+    idemgen::detail::require_shape(a.rows() == b.rows() && a.cols() == b.cols(), where, "second operand",
+                                   fmt::format("{}x{}", a.rows(), a.cols()), fmt::format("{}x{}", b.rows(), b.cols()));
+  }
+  template <class D, class S>
+  static void memcpy(D* dst, const S* src, index_t n, cudaMemcpyKind kind, const char* where) {
+    if (n <= 0) return;
+    cuda_detail::check(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(float), kind, ctx().stream),
+                       where, "cudaMemcpyAsync");
+  }
+  template <class Term>
+  static double reduce(index_t n, Term term) {
+    if (n <= 0) return 0.0;
+    auto& c = ctx();
+    c.accum.resize(1, 1);
+    cuda_detail::check(cudaMemsetAsync(c.accum.data(), 0, sizeof(double), c.stream), "cuda::reduce", "cudaMemsetAsync");
+    cuda_detail::reduce_sum<<<cuda_detail::grid_for(n), cuda_detail::block_size, 0, c.stream>>>(n, term, c.accum.data());
+    cuda_detail::check(cudaGetLastError(), "cuda::reduce", "kernel launch");
+    double result = 0;
+    cuda_detail::check(cudaMemcpyAsync(&result, c.accum.data(), sizeof(double), cudaMemcpyDeviceToHost, c.stream),
+                       "cuda::reduce", "cudaMemcpyAsync");
+    synchronize();
+    return result;
+  }
+};
+
+
+
+static_assert(numeric_backend<cuda<float>>, "backend::cuda<float> must satisfy idemgen::numeric_backend");
+
+}  // namespace idemgen::backend
