@@ -53,7 +53,7 @@ class mixture_denoiser {
     const S* var = vars_.data();
     const S* lw = log_weights_.data();
     S* po = out.data();
-    B::parallel_for(x.cols(), [=](index_t j) {
+    B::parallel_for(x.cols(), [=] IDEMGEN_HOST_DEVICE(index_t j) {
       const S s2 = ps[j] * ps[j];
       S best = -INFINITY;  // log-sum-exp over components, two passes
       for (index_t k = 0; k < K; ++k) best = std::max(best, log_density(px + j * d, mu + k * d, var + k * d, s2, d) + lw[k]);

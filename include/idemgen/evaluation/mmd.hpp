@@ -37,7 +37,7 @@ double mmd2_unbiased(typename B::const_view x, typename B::const_view y,
     // Up to five bandwidths in one pass (a fixed-size capture keeps the kernel device-friendly).
     idemgen::detail::require_option(nb >= 1 && nb <= 5, "evaluation::mmd2_unbiased", "bandwidths",
                                     "1 to 5 values", fmt::format("{}", nb));
-    B::parallel_for_2d(rows, dv.cols(), [=](index_t i, index_t j) {
+    B::parallel_for_2d(rows, dv.cols(), [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) {
       const S q = p[i + j * rows];
       S k = std::exp(-q * i0);
       if (nb > 1) k += std::exp(-q * i1);

@@ -18,7 +18,7 @@ double mean_column_distance(typename B::const_view a, typename B::const_view b) 
   const S* pb = b.data();
   S* pp = per.data();
   const index_t d = a.rows();
-  B::parallel_for(a.cols(), [=](index_t j) {
+  B::parallel_for(a.cols(), [=] IDEMGEN_HOST_DEVICE(index_t j) {
     S s = 0;
     for (index_t i = 0; i < d; ++i) s += (pa[i + j * d] - pb[i + j * d]) * (pa[i + j * d] - pb[i + j * d]);
     pp[j] = std::sqrt(s);

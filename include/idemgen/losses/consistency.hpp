@@ -66,7 +66,7 @@ struct consistency {
       S* pt = st.to.data();
       S* pm = st.mask.data();
       const S floor = static_cast<S>(sigma_floor);
-      B::parallel_for(n, [=](index_t j) {
+      B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t j) {
         const bool active = ps[j] - floor >= S(1e-6);
         const S to = active ? std::max(ps[j] - pe[j], floor) : ps[j];
         pf[j] = pf[j + n] = ps[j];
@@ -75,7 +75,7 @@ struct consistency {
       });
       const S* px = x.data();
       S* pc = st.chains.data();
-      B::parallel_for_2d(d, 2 * n, [=](index_t i, index_t j) { pc[i + j * d] = px[i + (j % n) * d]; });
+      B::parallel_for_2d(d, 2 * n, [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) { pc[i + j * d] = px[i + (j % n) * d]; });
     }
     // The chains: forward only, their own cache (no gradient, CDM App. B.1).
     const auto& net = ctx.net();
@@ -95,7 +95,7 @@ struct consistency {
     const S g = static_cast<S>(weight / static_cast<double>(n));
     st.uniform.resize(1, n);  // reused: per-sample inner products
     S* pv = st.uniform.data();
-    B::parallel_for(n, [=](index_t j) {
+    B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t j) {
       S dot = 0;
       for (index_t i = 0; i < d; ++i) {
         const S a = ph[i + j * d] - p0[i + j * d], b = ph[i + (j + n) * d] - p0[i + j * d];

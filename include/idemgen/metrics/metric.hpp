@@ -61,7 +61,7 @@ double per_column(const char* where, typename B::const_view a, typename B::const
   S* pg = grad_a.data();
   S* ps = per_sample.data();
   const S norm = per_dim ? S(1) / S(d) : S(1);
-  B::parallel_for(a.cols(), [=](index_t j) {
+  B::parallel_for(a.cols(), [=] IDEMGEN_HOST_DEVICE(index_t j) {
     S* r = pg + j * d;
     for (index_t i = 0; i < d; ++i) r[i] = pa[i + j * d] - pb[i + j * d];
     ps[j] = norm * body(r, d);
@@ -69,6 +69,40 @@ double per_column(const char* where, typename B::const_view a, typename B::const
   });
   return B::sum(per_sample);
 }
+// The per-column bodies (value, and ∂D/∂a written over r = a − b), as named functors: nvcc
+// accepts no function-local lambda type in a kernel's template arguments.
+template <class S>
+struct l2_column {
+  S eps;
+  IDEMGEN_HOST_DEVICE S operator()(S* r, index_t d) const {
+    S sq = 0;
+    for (index_t i = 0; i < d; ++i) sq += r[i] * r[i];
+    const S n = std::sqrt(sq + eps * eps);
+    const S inv = n > S(0) ? S(1) / n : S(0);
+    for (index_t i = 0; i < d; ++i) r[i] *= inv;
+    return n - eps;
+  }
+};
+template <class S>
+struct squared_l2_column {
+  IDEMGEN_HOST_DEVICE S operator()(S* r, index_t d) const {
+    S sq = 0;
+    for (index_t i = 0; i < d; ++i) sq += r[i] * r[i];
+    for (index_t i = 0; i < d; ++i) r[i] *= S(2);
+    return sq;
+  }
+};
+template <class S>
+struct l1_column {
+  IDEMGEN_HOST_DEVICE S operator()(S* r, index_t d) const {
+    S s = 0;
+    for (index_t i = 0; i < d; ++i) {
+      s += std::abs(r[i]);
+      r[i] = r[i] > S(0) ? S(1) : (r[i] < S(0) ? S(-1) : S(0));
+    }
+    return s;
+  }
+};
 }  // namespace detail
 
 struct l2 {
@@ -82,14 +116,7 @@ struct l2 {
     using S = typename B::scalar;
     const S eps = static_cast<S>(smoothing);
     return detail::per_column<B>("metric::l2", a, b, per_sample, grad_a, scale, per_dim,
-                                 [=](S* r, index_t d) {
-                                   S sq = 0;
-                                   for (index_t i = 0; i < d; ++i) sq += r[i] * r[i];
-                                   const S n = std::sqrt(sq + eps * eps);
-                                   const S inv = n > S(0) ? S(1) / n : S(0);
-                                   for (index_t i = 0; i < d; ++i) r[i] *= inv;
-                                   return n - eps;
-                                 });
+                                 detail::l2_column<S>{eps});
   }
   template <numeric_backend B>
   void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
@@ -106,12 +133,7 @@ struct squared_l2 {
                   typename B::view grad_a, typename B::scalar scale) const {
     using S = typename B::scalar;
     return detail::per_column<B>("metric::squared_l2", a, b, per_sample, grad_a, scale, per_dim,
-                                 [](S* r, index_t d) {
-                                   S sq = 0;
-                                   for (index_t i = 0; i < d; ++i) sq += r[i] * r[i];
-                                   for (index_t i = 0; i < d; ++i) r[i] *= S(2);
-                                   return sq;
-                                 });
+                                 detail::squared_l2_column<S>{});
   }
   template <numeric_backend B>
   void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
@@ -146,14 +168,7 @@ struct l1 {
                   typename B::view grad_a, typename B::scalar scale) const {
     using S = typename B::scalar;
     return detail::per_column<B>("metric::l1", a, b, per_sample, grad_a, scale, per_dim,
-                                 [](S* r, index_t d) {
-                                   S s = 0;
-                                   for (index_t i = 0; i < d; ++i) {
-                                     s += std::abs(r[i]);
-                                     r[i] = r[i] > S(0) ? S(1) : (r[i] < S(0) ? S(-1) : S(0));
-                                   }
-                                   return s;
-                                 });
+                                 detail::l1_column<S>{});
   }
   /// Direct O(n·m·d) kernel: the GEMM identity serves only squared ℓ2 (ALGORITHMS T4).
   template <numeric_backend B>
@@ -168,7 +183,7 @@ struct l1 {
     const S* pa = a.data();
     const S* pb = b.data();
     S* po = out.data();
-    B::parallel_for_2d(m, b.cols(), [=](index_t i, index_t j) {
+    B::parallel_for_2d(m, b.cols(), [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) {
       S s = 0;
       for (index_t k = 0; k < d; ++k) s += std::abs(pa[k + i * d] - pb[k + j * d]);
       po[i + j * m] = s;

@@ -16,6 +16,17 @@
 
 namespace idemgen::models {
 
+namespace detail {
+/// λ(level) of σ-schedules, 1 for schedules without one (flow matching).
+template <class Schedule, class S>
+IDEMGEN_HOST_DEVICE S loss_weight_of(const Schedule& s, S level) {
+  if constexpr (requires { s.loss_weight(level); })
+    return s.loss_weight(level);
+  else
+    return S(1);
+}
+}  // namespace detail
+
 template <class Net, class Metric, class Schedule>
 class noised_step_context : public context_base<Net, Metric> {
   using base = context_base<Net, Metric>;
@@ -107,10 +118,8 @@ class noised_step_context : public context_base<Net, Metric> {
     scalar* ps = per_sample_.data();
     const Schedule sch = schedule();
     const scalar g = static_cast<scalar>(2 * weight / static_cast<double>(batch()));
-    B::parallel_for(batch(), [=](index_t j) {
-      scalar w = 1;
-      if constexpr (requires { sch.loss_weight(scalar(1)); })
-        if (schedule_weighted) w = sch.loss_weight(pl[j]);
+    B::parallel_for(batch(), [=] IDEMGEN_HOST_DEVICE(index_t j) {
+      const scalar w = schedule_weighted ? detail::loss_weight_of(sch, pl[j]) : scalar(1);
       scalar sum = 0;
       for (index_t i = 0; i < d; ++i) {
         const scalar r = pa[i + j * d] - pt[i + j * d];

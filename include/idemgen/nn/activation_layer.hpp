@@ -27,9 +27,7 @@ class activation_layer {
     c.y.resize(x.rows(), x.cols());
     const scalar* px = x.data();
     scalar* py = c.y.data();
-    dispatch_activation(act_, [&](auto f) {
-      B::parallel_for(x.size(), [=](index_t e) { py[e] = f.value(px[e]); });
-    });
+    dispatch_activation(act_, [&](auto f) { apply_activation<B>(f, px, py, x.size()); });
     return c.y;
   }
 
@@ -38,9 +36,7 @@ class activation_layer {
     const scalar* py = c.y.data();
     const scalar* pdy = dy.data();
     scalar* pdx = dx.data();
-    dispatch_activation(act_, [&](auto f) {
-      B::parallel_for(dx.size(), [=](index_t e) { pdx[e] = pdy[e] * f.derivative(px[e], py[e]); });
-    });
+    dispatch_activation(act_, [&](auto f) { apply_activation_derivative<B>(f, pdy, px, py, pdx, dx.size()); });
   }
 
  private:

@@ -92,4 +92,16 @@ inline activation parse_activation(std::string_view name) {
                          std::string(name));
 }
 
+/// y = f(z) and dz = dy · f'(z, y) elementwise on backend B — one pass each; free functions
+/// because nvcc allows no device lambda inside a generic lambda (dispatch_activation's callback).
+template <numeric_backend B, class F>
+void apply_activation(F f, const typename B::scalar* z, typename B::scalar* y, index_t n) {
+  B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t e) { y[e] = f.value(z[e]); });
+}
+template <numeric_backend B, class F>
+void apply_activation_derivative(F f, const typename B::scalar* dy, const typename B::scalar* z,
+                                 const typename B::scalar* y, typename B::scalar* dz, index_t n) {
+  B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t e) { dz[e] = dy[e] * f.derivative(z[e], y[e]); });
+}
+
 }  // namespace idemgen::nn

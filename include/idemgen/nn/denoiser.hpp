@@ -53,7 +53,7 @@ class denoiser : public wrapped_network<Net> {
     scalar* coef = c.coef.data();
     scalar* cn = c.c_noise.data();
     const Schedule sch = schedule_;
-    B::parallel_for(n, [=](index_t j) {
+    B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t j) {
       const scalar s = ps[j];
       coef[3 * j] = sch.c_skip(s);
       coef[3 * j + 1] = sch.c_out(s);
@@ -62,11 +62,11 @@ class denoiser : public wrapped_network<Net> {
     });
     const scalar* px = x.data();
     scalar* xin = c.x_in.data();
-    B::parallel_for_2d(d, n, [=](index_t i, index_t j) { xin[i + j * d] = coef[3 * j + 2] * px[i + j * d]; });
+    B::parallel_for_2d(d, n, [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) { xin[i + j * d] = coef[3 * j + 2] * px[i + j * d]; });
     const_view f = net_.forward(c.x_in, c.c_noise, c.net);
     const scalar* pf = f.data();
     scalar* out = c.out.data();
-    B::parallel_for_2d(d, n, [=](index_t i, index_t j) {
+    B::parallel_for_2d(d, n, [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) {
       out[i + j * d] = coef[3 * j] * px[i + j * d] + coef[3 * j + 1] * pf[i + j * d];
     });
     return c.out;
@@ -75,7 +75,7 @@ class denoiser : public wrapped_network<Net> {
   const_view backward(cache& c, const_view dy, view grads) const { return backward_impl(c, dy, &grads); }
   const_view backward(cache& c, const_view dy, std::nullptr_t) const { return backward_impl(c, dy, nullptr); }
 
- private:
+  // Public only because nvcc forbids device lambdas in private member functions.
   const_view backward_impl(cache& c, const_view dy, view* grads) const {
     const index_t d = dim(), n = c.batch;
     idemgen::detail::require_shape(dy.rows() == d && dy.cols() == n, "denoiser::backward", "dy",
@@ -84,15 +84,16 @@ class denoiser : public wrapped_network<Net> {
     scalar* pdx = c.dx.data();  // first c_out · dy, the gradient for F's output
     const scalar* pdy = dy.data();
     const scalar* coef = c.coef.data();
-    B::parallel_for_2d(d, n, [=](index_t i, index_t j) { pdx[i + j * d] = coef[3 * j + 1] * pdy[i + j * d]; });
+    B::parallel_for_2d(d, n, [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) { pdx[i + j * d] = coef[3 * j + 1] * pdy[i + j * d]; });
     const_view dxin = grads ? net_.backward(c.net, c.dx, *grads) : net_.backward(c.net, c.dx, nullptr);
     const scalar* pin = dxin.data();
-    B::parallel_for_2d(d, n, [=](index_t i, index_t j) {
+    B::parallel_for_2d(d, n, [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) {
       pdx[i + j * d] = coef[3 * j] * pdy[i + j * d] + coef[3 * j + 2] * pin[i + j * d];
     });
     return c.dx;
   }
 
+ private:
   using wrapped_network<Net>::net_;
   Schedule schedule_;
 };

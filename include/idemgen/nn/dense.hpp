@@ -65,7 +65,7 @@ class dense {
     scalar* z = c.z.data();
     const scalar* b = params + bias_;
     const index_t rows = out_;
-    B::parallel_for_2d(rows, n, [=](index_t i, index_t j) { z[i + j * rows] = b[i]; });
+    B::parallel_for_2d(rows, n, [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) { z[i + j * rows] = b[i]; });
     B::gemm(transpose::no, transpose::no, scalar(1), block(params, weight_, out_, in_), x,
             scalar(1), c.z);
     if (side_ > 0)
@@ -76,9 +76,7 @@ class dense {
     } else {
       c.y.resize(out_, n);
       scalar* y = c.y.data();
-      dispatch_activation(act_, [&](auto f) {
-        B::parallel_for(c.z.size(), [=](index_t e) { y[e] = f.value(z[e]); });
-      });
+      dispatch_activation(act_, [&](auto f) { apply_activation<B>(f, z, y, c.z.size()); });
     }
     return c.output();
   }
@@ -94,9 +92,7 @@ class dense {
       const scalar* pdy = dy.data();
       const scalar* z = c.z.data();
       const scalar* y = c.y.data();
-      dispatch_activation(act_, [&](auto f) {
-        B::parallel_for(c.dz.size(), [=](index_t e) { pdz[e] = pdy[e] * f.derivative(z[e], y[e]); });
-      });
+      dispatch_activation(act_, [&](auto f) { apply_activation_derivative<B>(f, pdy, z, y, pdz, c.dz.size()); });
       dz = c.dz;
     }
     if (grads != nullptr) {

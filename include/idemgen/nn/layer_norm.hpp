@@ -47,7 +47,7 @@ class layer_norm {
     const scalar* g = params + gamma_;
     const scalar* b = params + beta_;
     const scalar eps = static_cast<scalar>(eps_);
-    B::parallel_for(n, [=](index_t j) {
+    B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t j) {
       const scalar* col = px + j * d;
       scalar mean = 0;
       for (index_t i = 0; i < d; ++i) mean += col[i];
@@ -72,7 +72,7 @@ class layer_norm {
     if (grads != nullptr) {
       c.work.resize(d, n);
       scalar* w = c.work.data();
-      B::parallel_for(c.work.size(), [=](index_t e) { w[e] = pdy[e] * xh[e]; });
+      B::parallel_for(c.work.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) { w[e] = pdy[e] * xh[e]; });
       B::row_sums(c.work, view(grads + gamma_, d, 1), scalar(1), scalar(1));
       B::row_sums(dy, view(grads + beta_, d, 1), scalar(1), scalar(1));
     }
@@ -80,7 +80,7 @@ class layer_norm {
     const scalar* g = params + gamma_;
     const scalar* rs = c.rstd.data();
     scalar* pdx = dx.data();
-    B::parallel_for(n, [=](index_t j) {
+    B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t j) {
       scalar mean_g = 0, mean_gx = 0;
       for (index_t i = 0; i < d; ++i) {
         const scalar gi = g[i] * pdy[i + j * d];

@@ -59,7 +59,7 @@ class noise_embedding {
     const scalar* f = frequencies_.data();
     scalar* po = out.data();
     const index_t d = dim_;
-    B::parallel_for_2d(half, n, [=](index_t k, index_t j) {
+    B::parallel_for_2d(half, n, [=] IDEMGEN_HOST_DEVICE(index_t k, index_t j) {
       const scalar a = pc[j] * f[k];
       po[k + j * d] = std::cos(a);
       po[k + half + j * d] = std::sin(a);

@@ -119,6 +119,13 @@ class resmlp : public network_base<resmlp<B>, B> {
     return head_->forward(p, act_out_.forward(a, c.act_out), const_view{}, c.head);
   }
 
+  /// out = a + b (public only because nvcc forbids device lambdas in private members).
+  static void add(const_view a, const_view b, view out) {
+    const scalar* pa = a.data();
+    const scalar* pb = b.data();
+    scalar* po = out.data();
+    B::parallel_for(out.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { po[i] = pa[i] + pb[i]; });
+  }
 
  private:
   static const resmlp_options& checked(const resmlp_options& opt) {
@@ -128,12 +135,6 @@ class resmlp : public network_base<resmlp<B>, B> {
                            fmt::format("{}, {}, {}, {}", opt.input_dim, opt.output_dim, opt.width,
                                        opt.blocks));
     return opt;
-  }
-  static void add(const_view a, const_view b, view out) {
-    const scalar* pa = a.data();
-    const scalar* pb = b.data();
-    scalar* po = out.data();
-    B::parallel_for(out.size(), [=](index_t i) { po[i] = pa[i] + pb[i]; });
   }
 
   const_view backward_impl(cache& c, const_view dy, scalar* grads) const {

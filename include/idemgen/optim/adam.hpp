@@ -65,9 +65,10 @@ class adam_type : public optimizer_state<B> {
     const scalar* g = grads.data();
     scalar* m = this->buffer(0).data();
     scalar* v = this->buffer(1).data();
-    B::parallel_for(params.size(), [=](index_t i) {
+    constexpr bool coupled = Mode == weight_decay_mode::coupled;  // a value: device lambdas
+    B::parallel_for(params.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) {  // cannot capture in if constexpr
       scalar gi = g[i];
-      if constexpr (Mode == weight_decay_mode::coupled)
+      if (coupled)
         gi += wd * p[i];
       else
         p[i] *= decay;

@@ -42,7 +42,7 @@ class ema {
       const scalar d = static_cast<scalar>(current_decay());
       scalar* s = shadow_.data();
       const scalar* p = params.data();
-      B::parallel_for(params.size(), [=](index_t i) { s[i] = d * s[i] + (scalar(1) - d) * p[i]; });
+      B::parallel_for(params.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { s[i] = d * s[i] + (scalar(1) - d) * p[i]; });
     }
     ++updates_;
   }

@@ -47,7 +47,7 @@ class radam : public optimizer_state<B> {
     const scalar* g = grads.data();
     scalar* m = this->buffer(0).data();
     scalar* v = this->buffer(1).data();
-    B::parallel_for(params.size(), [=](index_t i) {
+    B::parallel_for(params.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) {
       const scalar gi = g[i] + wd * p[i];
       m[i] = b1 * m[i] + (scalar(1) - b1) * gi;
       v[i] = b2 * v[i] + (scalar(1) - b2) * gi * gi;

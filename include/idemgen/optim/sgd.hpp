@@ -50,7 +50,7 @@ class sgd : public optimizer_state<B> {
                  mu = static_cast<scalar>(opt_.momentum),
                  damp = first ? scalar(0) : static_cast<scalar>(opt_.dampening);
     const bool nesterov = opt_.nesterov;
-    B::parallel_for(params.size(), [=](index_t i) {
+    B::parallel_for(params.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) {
       scalar d = g[i] + wd * p[i];
       if (v != nullptr) {
         v[i] = first ? d : mu * v[i] + (scalar(1) - damp) * d;

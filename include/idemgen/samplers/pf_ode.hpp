@@ -43,7 +43,39 @@ struct ode_workspace {
   ode_workspace(index_t d, index_t n) : den(d, n), slope(d, n), next(d, n), row(1, n) {}
 };
 
+/// slope = (x − den)/s and next = x + h · slope (the Euler step).
+template <numeric_backend B>
+void euler_predict(typename B::const_view x, typename B::const_view den, typename B::view slope,
+                   typename B::view next, typename B::scalar s, typename B::scalar h) {
+  using S = typename B::scalar;
+  const S* px = x.data();
+  const S* pd = den.data();
+  S* pk = slope.data();
+  S* pn = next.data();
+  B::parallel_for(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) {
+    pk[e] = (px[e] - pd[e]) / s;  // dx/dσ at (x, σ_i)
+    pn[e] = px[e] + h * pk[e];
+  });
+}
+
+/// next = x + h/2 (slope + (next − den)/s_next) (Heun's corrector; den = D(next; s_next)).
+template <numeric_backend B>
+void heun_correct(typename B::const_view x, typename B::const_view den, typename B::const_view slope,
+                  typename B::view next, typename B::scalar s_next, typename B::scalar h) {
+  using S = typename B::scalar;
+  const S* px = x.data();
+  const S* pd = den.data();
+  const S* pk = slope.data();
+  S* pn = next.data();
+  B::parallel_for(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) {
+    const S k2 = (pn[e] - pd[e]) / s_next;
+    pn[e] = px[e] + h * S(0.5) * (pk[e] + k2);
+  });
+}
+
 /// One Euler or Heun step of the PF-ODE from σ = s to s_next, in place on x; returns its NFE.
+/// (The arithmetic lives in euler_predict/heun_correct: nvcc accepts no device lambda in a
+/// function templated on a function-local type such as a sampler's denoise lambda.)
 template <numeric_backend B, class Denoise>
 int ode_step(Denoise& denoise, double s_in, double s_next_in, ode_method method, typename B::view x,
              ode_workspace<B>& w) {
@@ -51,24 +83,13 @@ int ode_step(Denoise& denoise, double s_in, double s_next_in, ode_method method,
   const S s = static_cast<S>(s_in), s_next = static_cast<S>(s_next_in);
   B::fill(w.row, s);
   denoise(typename B::const_view(x), typename B::const_view(w.row), typename B::view(w.den));
-  S* px = x.data();
-  S* pd = w.den.data();
-  S* pk = w.slope.data();
-  S* pn = w.next.data();
-  const S h = s_next - s;
-  B::parallel_for(x.size(), [=](index_t e) {
-    pk[e] = (px[e] - pd[e]) / s;  // dx/dσ at (x, σ_i)
-    pn[e] = px[e] + h * pk[e];
-  });
+  euler_predict<B>(x, w.den, w.slope, w.next, s, s_next - s);
   int nfe = 1;
   if (method == ode_method::heun && s_next > S(0)) {
     B::fill(w.row, s_next);
     denoise(typename B::const_view(w.next), typename B::const_view(w.row), typename B::view(w.den));
     ++nfe;
-    B::parallel_for(x.size(), [=](index_t e) {
-      const S k2 = (pn[e] - pd[e]) / s_next;
-      pn[e] = px[e] + h * S(0.5) * (pk[e] + k2);
-    });
+    heun_correct<B>(x, w.den, w.slope, w.next, s_next, s_next - s);
   }
   B::copy(w.next, x);
   return nfe;

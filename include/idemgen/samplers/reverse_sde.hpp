@@ -42,10 +42,25 @@ void reverse_sde_step(typename B::view x, typename B::const_view den, typename B
   const S* pn = now.data();
   const S* pm = next.data();
   const S* pxi = xi.data();
-  B::parallel_for_2d(d, x.cols(), [=](index_t i, index_t j) {
+  B::parallel_for_2d(d, x.cols(), [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) {
     const S s = pn[j], s_next = pm[j];
     const index_t e = i + j * d;
     px[e] += S(2) * (s_next - s) * (px[e] - pd[e]) / s + std::sqrt(S(2) * s * (s - s_next)) * pxi[e];
+  });
+}
+
+/// row_j = (from_j^{1/ρ} + u (to_j^{1/ρ} − from_j^{1/ρ}))^ρ: the Karras sub-grid at fraction u.
+template <numeric_backend B>
+void subgrid_level(typename B::view row, typename B::const_view from, typename B::const_view to,
+                   typename B::scalar u, typename B::scalar rho) {
+  using S = typename B::scalar;
+  const S* pf = from.data();
+  const S* pt = to.data();
+  S* p = row.data();
+  const S inv_rho = S(1) / rho;
+  B::parallel_for(row.size(), [=] IDEMGEN_HOST_DEVICE(index_t j) {
+    const S a = std::pow(pf[j], inv_rho), b = std::pow(pt[j], inv_rho);
+    p[j] = std::pow(a + u * (b - a), rho);
   });
 }
 
@@ -89,20 +104,11 @@ void reverse_sde_subgrid(Denoise&& denoise, typename B::const_view from, typenam
                                  "samplers::reverse_sde_subgrid", "from/to", fmt::format("1x{}", n),
                                  fmt::format("{}x{} / {}x{}", from.rows(), from.cols(), to.rows(), to.cols()));
   w.resize(x.rows(), n);
-  const S* pf = from.data();
-  const S* pt = to.data();
-  const S inv_rho = static_cast<S>(1 / rho), r = static_cast<S>(rho);
-  const auto grid = [=](typename B::view row, int i) {
-    S* p = row.data();
-    const S u = static_cast<S>(i) / static_cast<S>(points - 1);
-    B::parallel_for(n, [=](index_t j) {
-      const S a = std::pow(pf[j], inv_rho), b = std::pow(pt[j], inv_rho);
-      p[j] = std::pow(a + u * (b - a), r);
-    });
-  };
-  grid(w.now, 0);
+  const S r = static_cast<S>(rho);
+  const auto u = [&](int i) { return static_cast<S>(i) / static_cast<S>(points - 1); };
+  subgrid_level<B>(w.now, from, to, u(0), r);
   for (int i = 0; i + 1 < points; ++i) {
-    grid(w.next, i + 1);
+    subgrid_level<B>(w.next, from, to, u(i + 1), r);
     denoise(typename B::const_view(x), typename B::const_view(w.now), typename B::view(w.den));
     B::fill_normal(w.xi, rng);
     reverse_sde_step<B>(x, w.den, w.now, w.next, w.xi);

@@ -66,7 +66,7 @@ struct karras {
     using S = typename B::scalar;
     B::fill_normal(sigma, rng, static_cast<S>(p_mean), static_cast<S>(p_std));
     S* p = sigma.data();
-    B::parallel_for(sigma.size(), [=](index_t i) { p[i] = std::exp(p[i]); });
+    B::parallel_for(sigma.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { p[i] = std::exp(p[i]); });
   }
 
   /// x = y + σ z per column (§1.3).

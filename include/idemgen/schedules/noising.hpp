@@ -24,23 +24,31 @@ void noise_columns(const char* where, typename B::const_view y, typename B::cons
   const S* pz = z.data();
   const S* pl = level.data();
   S* po = out.data();
-  B::parallel_for_2d(d, y.cols(), [=](index_t i, index_t j) {
+  B::parallel_for_2d(d, y.cols(), [=] IDEMGEN_HOST_DEVICE(index_t i, index_t j) {
     po[i + j * d] = combine(py[i + j * d], pz[i + j * d], pl[j]);
   });
 }
 
+// Named functors, not lambdas: nvcc accepts no function-local type in a kernel's template arguments.
+struct ve_combine {
+  template <class S>
+  IDEMGEN_HOST_DEVICE S operator()(S y, S z, S sigma) const { return y + sigma * z; }
+};
+struct linear_combine {
+  template <class S>
+  IDEMGEN_HOST_DEVICE S operator()(S y, S z, S t) const { return t * y + (S(1) - t) * z; }
+};
+
 template <numeric_backend B>
 void variance_exploding(typename B::const_view y, typename B::const_view z, typename B::const_view sigma,
                         typename B::view out) {
-  using S = typename B::scalar;
-  noise_columns<B>("schedule::noise", y, z, sigma, out, [](S yv, S zv, S s) { return yv + s * zv; });
+  noise_columns<B>("schedule::noise", y, z, sigma, out, ve_combine{});
 }
 
 template <numeric_backend B>
 void linear_interpolant(typename B::const_view y, typename B::const_view z, typename B::const_view t,
                         typename B::view out) {
-  using S = typename B::scalar;
-  noise_columns<B>("schedule::noise", y, z, t, out, [](S yv, S zv, S tv) { return tv * yv + (S(1) - tv) * zv; });
+  noise_columns<B>("schedule::noise", y, z, t, out, linear_combine{});
 }
 
 }  // namespace idemgen::schedule::detail

@@ -63,7 +63,7 @@ struct vp {
     B::fill_uniform(sigma_row, rng, static_cast<S>(epsilon_t), S(1));
     S* p = sigma_row.data();
     const vp self = *this;
-    B::parallel_for(sigma_row.size(), [=](index_t i) { p[i] = self.sigma(p[i]); });
+    B::parallel_for(sigma_row.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { p[i] = self.sigma(p[i]); });
   }
 
   template <numeric_backend B>
