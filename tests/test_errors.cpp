@@ -83,4 +83,11 @@ TEST_CASE("every idemgen exception is catchable as idemgen::error with its parts
   }
 }
 
+TEST_CASE("device_error names the idemgen function, the failing call and the runtime's message", "[errors]") {
+  const device_error e("cuda::gemm", "cublasSgemm", "CUBLAS_STATUS_EXECUTION_FAILED");
+  CHECK(std::string(e.what()) == "cuda::gemm: argument 'cublasSgemm': expected success, got CUBLAS_STATUS_EXECUTION_FAILED");
+  const error& base = e;  // caught by `catch (const idemgen::error&)`
+  CHECK(base.where() == "cuda::gemm");
+}
+
 }  // namespace idemgen::test
