@@ -55,7 +55,7 @@ nn::denoiser<nn::mlp<cpu>> small_denoiser() {
 }
 }  // namespace
 
-TEST_CASE("denoiser: D(x; σ) → x as σ → 0", "[diffusion]") {
+TEST_CASE("denoiser: D(x, σ) → x as σ → 0", "[diffusion]") {
   auto den = small_denoiser();
   const matrix x = random_matrix(2, 5, 1);
   matrix sigma(1, 5);
@@ -152,7 +152,7 @@ std::pair<double, double> moments(const matrix& x) {
 }
 }  // namespace
 
-TEST_CASE("vp schedule: σ⁻¹(σ(t)) = t, λ = 1/c_out², D(x; σ) → x as σ → 0, grid from σ(1) down", "[diffusion]") {
+TEST_CASE("vp schedule: σ⁻¹(σ(t)) = t, λ = 1/c_out², D(x, σ) → x as σ → 0, grid from σ(1) down", "[diffusion]") {
   const schedule::vp v;
   for (double t : {1e-3, 0.1, 0.5, 1.0}) CHECK(v.sigma_inverse(v.sigma(t)) == Approx(t).epsilon(1e-9));
   for (double s : {0.01, 1.0, 50.0}) CHECK(v.loss_weight(s) == Approx(1 / (v.c_out(s) * v.c_out(s))));

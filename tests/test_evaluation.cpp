@@ -116,7 +116,7 @@ TEST_CASE("samples CSV has the header and one row per sample, written atomically
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("straightness: 0 for a line at constant speed, > 0 for a bend or a speed change; normalised is scale-free",
+TEST_CASE("straightness: 0 for a line at constant speed, > 0 for a bend or a speed change, normalised is scale-free",
           "[evaluation][straightness]") {
   const auto trajectory = [](auto point, int k, double scale) {
     std::vector<cpu::matrix> t;
