@@ -20,20 +20,24 @@ net_t bench_net() {
                 .cond = {.dim = 32, .kind = nn::embedding_kind::fourier, .fourier_scale = 2.0}},
                0);
 }
+// One forward pass over the batch of 512: [x; 32 features] → 256 → 256 → 256 → 2 (≈ 0.14 GFLOP).
+const double pass = bench::mlp_forward_flops({34, 256, 256, 256, 2}, 512);
 const models::generator_options adam = {.optimizer = {.lr = 1e-3, .weight_decay = 0.0}};
 const schedule::karras toy_karras = {.sigma_data = 2.8, .p_mean = 0.52};
 
 void fm_step(benchmark::State& state) {
   models::flow_matching<net_t> gen(nn::velocity<net_t>(bench_net()), {}, {}, adam);
-  method_step(state, gen);
+  method_step(state, gen, 3 * pass);  // one forward, one backward with parameter gradients
 }
 void edm_step(benchmark::State& state) {
   models::diffusion<net_t> gen(nn::denoiser<net_t>(bench_net(), toy_karras), {}, {}, adam);
-  method_step(state, gen);
+  method_step(state, gen, 3 * pass);
 }
 void cdm_step(benchmark::State& state) {
   models::cdm<net_t> gen(nn::denoiser<net_t>(bench_net(), toy_karras), {}, {}, adam);
-  method_step(state, gen);
+  // Anchor 3; two 5-step chains as one 2n-column call per step (10); h1, h2 in one 2n call with
+  // backward (2 + 4) = 19 passes.
+  method_step(state, gen, 19 * pass);
 }
 
 BENCHMARK(fm_step)->Name("fm_step/width:256/batch:512")->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -14,15 +14,23 @@ using net_t = nn::mlp<be>;
 
 using bench::method_step;
 
+// One forward pass of the net over the batch of 512 (≈ 0.54 GFLOP).
+const double pass = bench::mlp_forward_flops({2, 512, 512, 512, 2}, 512);
+
 net_t paper_net() { return net_t({.input_dim = 2, .output_dim = 2, .hidden = {512, 512, 512}}, 0); }
 
 void ign_step(benchmark::State& state) {
   models::ign<net_t> gen(paper_net());
-  method_step(state, gen);
+  // Forwards f(x), u = f(z), v = f(u) (3); backwards: rec 2, idem 1 (dx through frozen v) + 2
+  // (u), tight 2 (v, parameters only) = 10 passes. (PyTorch's step runs 11: its f_copy(fz) and
+  // f(fz.detach()) are two forwards of the same value.)
+  method_step(state, gen, 10 * pass);
 }
 void naign_step(benchmark::State& state) {
   models::naign<net_t> gen(paper_net(), models::naign_losses({}, {.candidates_per_sample = 10}, {}));
-  method_step(state, gen);
+  // Forwards: IMLE search over M = 10 N (10), the N selected (1), f(x), u, v, w (4); backwards:
+  // IMLE 2, rec 2, idem halves 1 + 2 and 1 + 2 = 25 passes (PyTorch's step: 26).
+  method_step(state, gen, 25 * pass);
 }
 
 BENCHMARK(ign_step)->Name("ign_step/width:512/batch:512")->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -15,6 +15,16 @@ namespace idemgen::cli {
 
 bool is_noised(const std::string& method) { return method == "diffusion" || method == "cdm" || method == "fm"; }
 
+models::generator_options generator_options_for(const options& o, double ema_decay) {
+  models::generator_options g{.optimizer = {.lr = o.lr, .weight_decay = 0.0}, .clip_grad_norm = o.clip,
+                              .ema_decay = ema_decay, .seed = o.seed};
+  if (o.lr_schedule == "cosine")
+    g.lr_schedule = optim::cosine_lr{.lr = o.lr, .total_steps = o.steps, .warmup_steps = o.warmup};
+  else if (o.warmup > 0)
+    g.lr_schedule = optim::linear_warmup{.lr = o.lr, .warmup_steps = o.warmup};
+  return g;
+}
+
 void usage_error(const std::string& message) {
   std::cerr << "idemgen: " << message << "\n";
   std::exit(2);

@@ -3,6 +3,7 @@
 //
 //   idemgen train --method naign --dataset grid25 --steps 4000 --out out/naign_grid25
 //   idemgen train --method diffusion --dataset grid25 --out out/edm_grid25
+//   idemgen train --method naign --device cuda --batch 4096 --out out/naign_gpu
 //   idemgen sample --checkpoint out/edm_grid25/model.safetensors --sampler heun --steps 18 --out DIR2
 //
 // train writes DIR/samples.csv, DIR/samples.png (samples over data), DIR/trajectory.png,
@@ -13,6 +14,7 @@
 // cdm) CDM's consistency error to metrics.json. A rejected command line exits with code 2 and a
 // one-line message, and writes nothing.
 
+#include <cstdio>
 #include <iostream>
 
 #include "cli/common.hpp"
@@ -35,6 +37,9 @@ options parse_train(int argc, char** argv) {
       ("depth", po::value(&o.depth)->default_value(o.depth), "mlp hidden layers")
       ("activation", po::value(&o.activation)->default_value(o.activation), "relu, silu, gelu, ...")
       ("lr", po::value(&o.lr)->default_value(o.lr), "AdamW learning rate (NAIGN's paper: 1e-4 for 100k steps)")
+      ("lr-schedule", po::value(&o.lr_schedule)->default_value(o.lr_schedule),
+       "constant, or cosine (decay to 0 over --steps)")
+      ("warmup", po::value(&o.warmup)->default_value(o.warmup), "linear lr warm-up steps")
       ("imle-ratio", po::value(&o.imle_ratio)->default_value(o.imle_ratio), "NAIGN: IMLE candidates M / N")
       ("tight-weight", po::value(&o.tight_weight)->default_value(o.tight_weight), "IGN tightness weight")
       ("tight-clamp", po::value(&o.tight_clamp)->default_value(o.tight_clamp), "IGN tightness clamp ratio a (0 = off)")
@@ -53,6 +58,8 @@ options parse_train(int argc, char** argv) {
       ("samples", po::value(&o.samples)->default_value(o.samples), "samples written and evaluated")
       ("seed", po::value(&o.seed)->default_value(o.seed), "random seed")
       ("threads", po::value(&o.threads)->default_value(o.threads), "CPU threads")
+      ("device", po::value(&o.device)->default_value(o.device),
+       "cpu or cuda: where training runs (sampling and metrics run on the CPU)")
       ("log-every", po::value(&o.log_every)->default_value(o.log_every), "log.csv interval")
       ("eval-every", po::value(&o.eval_every)->default_value(o.eval_every),
        "write MMD² and mode coverage of 1000 samples to eval.csv every N steps (0 = off)")
@@ -66,7 +73,17 @@ options parse_train(int argc, char** argv) {
   } catch (const error& e) {
     usage_error(e.what());
   }
-  if (o.eval_every < 0) usage_error("--eval-every must be >= 0");
+  if (o.eval_every < 0 || o.warmup < 0) usage_error("--eval-every and --warmup must be >= 0");
+  if (o.device != "cpu" && o.device != "cuda") usage_error("--device: expected cpu or cuda, got " + o.device);
+  if (o.device == "cuda") {
+    try {
+      std::printf("idemgen: training on %s\n", require_cuda_device().c_str());
+    } catch (const error& e) {
+      usage_error(e.what());
+    }
+  }
+  if (o.lr_schedule != "constant" && o.lr_schedule != "cosine")
+    usage_error("--lr-schedule: expected constant or cosine, got " + o.lr_schedule);
   if (o.steps <= 0 || o.batch <= 1 || o.width <= 0 || o.depth <= 0 || o.samples <= 1 || o.log_every <= 0 ||
       o.threads <= 0)
     usage_error("--steps, --width, --depth, --log-every, --threads must be > 0 and --batch, --samples > 1");

@@ -9,14 +9,13 @@
 #include <variant>
 
 #include "cli/common.hpp"
+#include "cli/noised_train.hpp"
 #include "idemgen/evaluation/consistency_error.hpp"
 #include "idemgen/evaluation/denoiser_error.hpp"
 #include "idemgen/evaluation/mixture_denoiser.hpp"
 #include "idemgen/evaluation/mmd.hpp"
 #include "idemgen/evaluation/straightness.hpp"
 #include "idemgen/io/csv.hpp"
-#include "idemgen/models/diffusion.hpp"
-#include "idemgen/models/flow_matching.hpp"
 #include "idemgen/samplers/flow_ode.hpp"
 #include "idemgen/samplers/model_function.hpp"
 #include "idemgen/samplers/pf_ode.hpp"
@@ -29,27 +28,6 @@ namespace {
 using mlp_t = nn::mlp<be>;
 using denoiser_t = nn::denoiser<mlp_t>;
 using velocity_t = nn::velocity<mlp_t>;
-
-/// What builds the model: from the command line (train) or the checkpoint's metadata (sample).
-struct model_config {
-  std::string method, dataset, activation;
-  index_t width = 0, depth = 0, cond_dim = 0;
-  double fourier_scale = 0, sigma_data = 0;
-};
-
-mlp_t make_net(const model_config& c, random_stream init) {
-  return mlp_t({.input_dim = 2, .output_dim = 2,
-                .hidden = std::vector<index_t>(static_cast<std::size_t>(c.depth), c.width),
-                .act = {nn::parse_activation(c.activation)},
-                .cond = {.dim = c.cond_dim, .kind = nn::embedding_kind::fourier, .fourier_scale = c.fourier_scale,
-                         .seed = 7}},
-               init);
-}
-
-/// EDM's schedule with σ_d set to the data's scale and P_mean shifted by ln(σ_d/0.5) (trap 8).
-schedule::karras make_karras(double sigma_data) {
-  return {.sigma_data = sigma_data, .p_mean = -1.2 + std::log(sigma_data / 0.5)};
-}
 
 /// The pooled per-coordinate standard deviation of 20000 points of the dataset.
 double data_std(data::toy dataset, std::uint64_t seed) {
@@ -234,54 +212,47 @@ int write_outputs(const Model& model, data::toy dataset, index_t n, const std::s
 std::string default_sampler(const std::string& method) { return method == "fm" ? "euler" : "heun"; }
 int default_steps(const std::string& method) { return method == "fm" ? 100 : 18; }
 
-template <class Generator>
-int run(Generator& gen, const options& o, const model_config& c, const std::string& sampler, int steps) {
-  const auto report = train_and_save(
-      gen, o,
-      [&](be::const_view z, be::view out) { draw(gen.net(), sampler, steps, z, out, o.seed); },
-      {{"cond_dim", std::to_string(c.cond_dim)}, {"fourier_scale", fmt::format("{}", c.fourier_scale)},
-       {"sigma_data", fmt::format("{}", c.sigma_data)}, {"cdm_weight", fmt::format("{}", o.cdm_weight)},
-       {"cdm_epsilon", fmt::format("{}", o.cdm_epsilon)}});
-  if (gen.has_ema()) gen.ema().copy_to(gen.net().parameters());
-  return write_outputs(gen.net(), data::parse_toy(o.dataset), o.samples, sampler, steps, o.seed, o.out,
-                       fmt::format("  \"method\": \"{}\",\n  \"steps\": {},\n  \"train_seconds\": {:.4g},\n"
-                                   "  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
-                                   o.method, report.steps, report.seconds, report.recoveries, c.sigma_data));
-}
-
 }  // namespace
 
 int train_noised(const options& o) {
   const data::toy dataset = data::parse_toy(o.dataset);
-  const model_config c{o.method, o.dataset, o.activation, o.width, o.depth, o.cond_dim, o.fourier_scale,
+  const noised_config c{o.method, o.dataset, o.activation, o.width, o.depth, o.cond_dim, o.fourier_scale,
                        o.sigma_data > 0 ? o.sigma_data : data_std(dataset, o.seed)};
   const std::string sampler = o.sampler.empty() ? default_sampler(o.method) : o.sampler;
   const int steps = o.sample_steps > 0 ? o.sample_steps : default_steps(o.method);
   if (!valid_sampler(o.method != "fm", sampler))
     usage_error("--sampler: expected " + std::string(o.method == "fm" ? "euler or midpoint" : "heun, euler, stochastic or sde") +
                 " for --method " + o.method + ", got " + sampler);
-  const models::generator_options g{.optimizer = {.lr = o.lr, .weight_decay = 0.0}, .clip_grad_norm = o.clip,
-                                    .ema_decay = o.ema < 0 ? 0.999 : o.ema, .seed = o.seed};
-  mlp_t net = make_net(c, random_stream(o.seed).split(3));
+  const auto outputs = [&](const auto& model, const trained& t) {
+    return write_outputs(model, dataset, o.samples, sampler, steps, o.seed, o.out,
+                         fmt::format("  \"method\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
+                                     "  \"train_seconds\": {:.4g},\n  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
+                                     o.method, o.device, t.report.steps, t.report.seconds, t.report.recoveries,
+                                     c.sigma_data));
+  };
+  // Train on the chosen backend; sample (eval.csv during training, outputs after) on the CPU.
+  const auto train_with = [&](auto& host) {
+    const host_sampler sample = [&](const std::vector<float>& parameters, be::const_view z, be::view out) {
+      load_parameters(host, parameters);
+      draw(host, sampler, steps, z, out, o.seed);
+    };
+    const trained t = o.device == "cuda" ? train_noised_cuda(o, c, sample) : train_noised_on<be>(o, c, sample);
+    load_parameters(host, t.parameters);
+    return outputs(host, t);
+  };
   if (o.method == "fm") {
-    models::flow_matching<mlp_t> gen(velocity_t(std::move(net)), {}, {}, g);
-    return run(gen, o, c, sampler, steps);
+    velocity_t vel(make_noised_net<be>(c, random_stream(0)));
+    return train_with(vel);
   }
-  denoiser_t den(std::move(net), make_karras(c.sigma_data));
-  if (o.method == "diffusion") {
-    models::diffusion<mlp_t> gen(std::move(den), {}, {}, g);
-    return run(gen, o, c, sampler, steps);
-  }
-  models::cdm<mlp_t> gen(std::move(den),
-                         models::cdm_losses({}, {.weight = o.cdm_weight, .epsilon_max = o.cdm_epsilon}), {}, g);
-  return run(gen, o, c, sampler, steps);
+  denoiser_t den(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data));
+  return train_with(den);
 }
 
 int sample_noised(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
                   const std::string& sampler_arg, const std::string& weights, std::uint64_t seed, const std::string& out) {
   const auto& md = file.metadata;
   const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, checkpoint, 1)); };
-  const model_config c{train::metadata_string(md, "method", checkpoint), train::metadata_string(md, "dataset", checkpoint),
+  const noised_config c{train::metadata_string(md, "method", checkpoint), train::metadata_string(md, "dataset", checkpoint),
                        train::metadata_string(md, "activation", checkpoint), integer("width"), integer("depth"),
                        integer("cond_dim"), train::metadata_real(md, "fourier_scale", checkpoint, 0),
                        train::metadata_real(md, "sigma_data", checkpoint, 0)};
@@ -295,12 +266,12 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
                        io::json_quote(checkpoint), ema ? "ema" : "raw");
   };
   if (c.method == "fm") {
-    velocity_t vel(make_net(c, random_stream(0)));
+    velocity_t vel(make_noised_net<be>(c, random_stream(0)));
     const bool ema = train::load_weights(file, vel, checkpoint, weights == "ema");
     std::filesystem::create_directories(out);
     return write_outputs(vel, dataset, n, sampler, steps, seed, out, head(ema));
   }
-  denoiser_t den(make_net(c, random_stream(0)), make_karras(c.sigma_data));
+  denoiser_t den(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data));
   const bool ema = train::load_weights(file, den, checkpoint, weights == "ema");
   std::filesystem::create_directories(out);
   return write_outputs(den, dataset, n, sampler, steps, seed, out, head(ema));

@@ -5,23 +5,16 @@
 #include <filesystem>
 
 #include "cli/common.hpp"
+#include "cli/one_step_train.hpp"
 #include "idemgen/evaluation/mmd.hpp"
 #include "idemgen/evaluation/projection_errors.hpp"
 #include "idemgen/io/csv.hpp"
-#include "idemgen/models/ign.hpp"
-#include "idemgen/models/naign.hpp"
 #include "idemgen/samplers/recursive.hpp"
 
 namespace idemgen::cli {
 namespace {
 
 using net_t = nn::mlp<be>;
-
-net_t make_net(index_t width, index_t depth, const std::string& activation, random_stream init) {
-  return net_t({.input_dim = 2, .output_dim = 2, .hidden = std::vector<index_t>(static_cast<std::size_t>(depth), width),
-                .act = {nn::parse_activation(activation)}},
-               init);
-}
 
 /// Samples k recursive applications from z ~ N(0, I), evaluates every iterate against fresh data
 /// and writes samples.csv (last iterate), samples.png, trajectory.png and metrics.json.
@@ -64,36 +57,20 @@ int write_outputs(const net_t& net, data::toy dataset, index_t n, int k, std::ui
   return 0;
 }
 
-template <class Generator>
-int run(Generator& gen, const options& o) {
-  const auto report = train_and_save(
-      gen, o, [&](be::const_view z, be::view out) { samplers::one_step(gen.net(), z, out); },
-      {{"imle_ratio", fmt::format("{}", o.imle_ratio)}});
-  if (gen.has_ema()) gen.ema().copy_to(gen.net().parameters());
-  return write_outputs(gen.net(), data::parse_toy(o.dataset), o.samples, 2, o.seed, o.out,
-                       fmt::format("  \"method\": \"{}\",\n  \"steps\": {},\n  \"train_seconds\": {:.4g},\n"
-                                   "  \"recoveries\": {},\n",
-                                   o.method, report.steps, report.seconds, report.recoveries));
-}
-
 }  // namespace
 
 int train_one_step(const options& o) {
-  net_t net = make_net(o.width, o.depth, o.activation, random_stream(o.seed).split(3));
-  const models::generator_options g{.optimizer = {.lr = o.lr, .weight_decay = 0.0}, .clip_grad_norm = o.clip,
-                                    .ema_decay = std::max(o.ema, 0.0), .seed = o.seed};
-  if (o.method == "ign") {
-    models::ign<net_t> gen(std::move(net),
-                           models::ign_losses({}, {}, {.weight = o.tight_weight, .clamp_ratio = o.tight_clamp}), {}, g);
-    return run(gen, o);
-  }
-  if (o.method == "naign") {
-    models::naign<net_t> gen(std::move(net), models::naign_losses({}, {.candidates_per_sample = o.imle_ratio}, {}), {}, g);
-    return run(gen, o);
-  }
-  models::naign_minus<net_t> gen(std::move(net), models::naign_minus_losses({}, {.candidates_per_sample = o.imle_ratio}),
-                                 {}, g);
-  return run(gen, o);
+  net_t host = make_one_step_net<be>(o.width, o.depth, o.activation, random_stream(0));
+  const host_sampler sample = [&host](const std::vector<float>& parameters, be::const_view z, be::view out) {
+    load_parameters(host, parameters);
+    samplers::one_step(host, z, out);
+  };
+  const trained t = o.device == "cuda" ? train_one_step_cuda(o, sample) : train_one_step_on<be>(o, sample);
+  load_parameters(host, t.parameters);
+  return write_outputs(host, data::parse_toy(o.dataset), o.samples, 2, o.seed, o.out,
+                       fmt::format("  \"method\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
+                                   "  \"train_seconds\": {:.4g},\n  \"recoveries\": {},\n",
+                                   o.method, o.device, t.report.steps, t.report.seconds, t.report.recoveries));
 }
 
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
@@ -103,7 +80,7 @@ int sample_one_step(const io::safetensors& file, const std::string& checkpoint, 
     return static_cast<index_t>(train::metadata_integer(file.metadata, key, checkpoint, 1));
   };
   const data::toy dataset = data::parse_toy(meta("dataset"));
-  net_t net = make_net(integer("width"), integer("depth"), meta("activation"), random_stream(0));
+  net_t net = make_one_step_net<be>(integer("width"), integer("depth"), meta("activation"), random_stream(0));
   const bool use_ema = train::load_weights(file, net, checkpoint, weights == "ema");
   std::filesystem::create_directories(out);
   return write_outputs(net, dataset, n, steps, seed, out,

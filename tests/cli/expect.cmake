@@ -1,9 +1,25 @@
 # Runs COMMAND (a |-separated list), checks its exit code is EXIT and, when ABSENT is set, that the path
 # ABSENT was not created; when OUTPUT_HAS is set, that stdout+stderr contain it; every path in FILES
-# exists; when FILE_HAS is "path|text", that the file contains the text.
+# exists; when FILE_HAS is "path|text", that the file contains the text. SKIP_IF_OUTPUT: see below.
 string(REPLACE "|" ";" COMMAND "${COMMAND}")
 string(REPLACE "|" ";" FILES "${FILES}")
 execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+# SKIP_IF_OUTPUT: a command that needs hardware this machine lacks (--device cuda without a GPU)
+# must refuse cleanly — exit 2, SKIP_ABSENT not created — and then the test reports itself skipped (its
+# CTest SKIP_REGULAR_EXPRESSION matches "idemgen-test-skipped").
+if(DEFINED SKIP_IF_OUTPUT)
+  string(FIND "${out}${err}" "${SKIP_IF_OUTPUT}" needs_hardware)
+  if(NOT needs_hardware EQUAL -1)
+    if(NOT rc STREQUAL "2")
+      message(FATAL_ERROR "refusal exited ${rc}, expected 2\n${out}\n${err}")
+    endif()
+    if(DEFINED SKIP_ABSENT AND EXISTS "${SKIP_ABSENT}")
+      message(FATAL_ERROR "${SKIP_ABSENT} was created by a refused command line")
+    endif()
+    message(STATUS "idemgen-test-skipped: ${err}")
+    return()
+  endif()
+endif()
 if(NOT rc STREQUAL EXIT)
   message(FATAL_ERROR "exit code ${rc}, expected ${EXIT}\n${out}\n${err}")
 endif()

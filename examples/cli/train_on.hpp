@@ -1,0 +1,153 @@
+#pragma once
+// The training half of `idemgen train`, written once for any backend: the options, and
+// train_and_save, which runs the trainer on the generator's own backend (CPU, or CUDA with
+// --device cuda) and hands back the trained weights as host floats. Everything after training
+// (sampling for pictures and metrics) runs on the CPU from those weights. No Boost here: the CUDA
+// translation unit (cuda_train.cu) includes this file through nvcc.
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "idemgen/backend/cpu.hpp"
+#include "idemgen/data/toy.hpp"
+#include "idemgen/models/generator.hpp"
+#include "idemgen/train/checkpoint.hpp"
+#include "idemgen/train/trainer.hpp"
+
+namespace idemgen::cli {
+
+using be = backend::cpu<float>;
+
+struct options {
+  std::string method = "naign", dataset = "grid25", out, activation = "relu", lr_schedule = "constant";
+  std::string device = "cpu";  // cpu or cuda: where training runs
+  long steps = 4000, log_every = 50, eval_every = 0, warmup = 0;
+  index_t batch = 512, width = 256, depth = 3, samples = 2500;
+  double lr = 1e-3, imle_ratio = 10, clip = 0, ema = -1, tight_weight = 0.1, tight_clamp = 0;
+  std::uint64_t seed = 0;
+  int threads = 2;
+  // Noised methods (diffusion, cdm, fm).
+  std::string sampler;        // empty: heun (diffusion, cdm) or euler (fm)
+  int sample_steps = 0;       // 0: 18 (diffusion, cdm) or 100 (fm)
+  double sigma_data = 0;      // 0: the data's standard deviation (ALGORITHMS Part B trap 8)
+  double cdm_weight = 10, cdm_epsilon = 0.05;
+  index_t cond_dim = 32;
+  double fourier_scale = 2.0;
+};
+
+bool is_noised(const std::string& method);
+/// The generator's optimiser, lr schedule (--lr-schedule, --warmup), clipping, EMA and seed.
+models::generator_options generator_options_for(const options& o, double ema_decay);
+
+/// MMD², sliced W2 and (for mixture datasets) mode coverage of samples against data.
+struct sample_quality {
+  double mmd2 = 0, sliced_w2 = 0;
+  int modes = 0, modes_hit = 0, modes_balanced = 0;
+  double high_quality = 0;
+  std::string json() const;     // "\"mmd2\": …, …" (no braces)
+  std::string summary() const;  // "MMD² … , modes …/…"
+};
+sample_quality measure(be::const_view samples, be::const_view data, data::toy dataset);
+
+/// A fixed evaluation set (z and data, drawn from the seed) for the periodic eval.csv curve.
+struct eval_set {
+  be::matrix z, data;
+  eval_set(std::uint64_t seed, data::toy dataset, index_t n);
+};
+
+/// Draws samples into `out` (host) from z with a model holding `parameters` (host floats): the
+/// command's own sampler, run on the CPU whichever backend trains.
+using host_sampler = std::function<void(const std::vector<float>& parameters, be::const_view z, be::view out)>;
+
+/// What training hands back: the weights the outputs use (the EMA when kept) and the report.
+struct trained {
+  std::vector<float> parameters;
+  train::training_report report;
+};
+
+/// Writes host floats (as train_and_save hands them back) into a network of any backend.
+template <class Net>
+void load_parameters(Net& net, const std::vector<float>& parameters) {
+  auto p = net.parameters();
+  idemgen::detail::require_dim("cli::load_parameters", "parameters", "size", p.size(),
+                               static_cast<index_t>(parameters.size()));
+  Net::backend_type::copy_from_host(parameters.data(), p);
+}
+
+/// The training loop every method shares, on the generator's backend: log.csv and, when
+/// o.eval_every > 0, eval.csv rows from 1000 samples of `sample` on a fixed z; then
+/// DIR/model.safetensors (weights, optimiser state, step, options as metadata).
+template <class Generator>
+trained train_and_save(Generator& gen, const options& o, const host_sampler& sample,
+                       const std::vector<std::pair<std::string, std::string>>& metadata) {
+  using B = typename Generator::backend_type;
+  const data::toy dataset = data::parse_toy(o.dataset);
+  data::toy_sampler<B> sampler(dataset);
+  random_stream data_rng = random_stream(o.seed).split(1);
+  std::filesystem::create_directories(o.out);
+  std::printf("idemgen: training %s on %s for %ld steps (batch %ld, width %ld x %ld) on %s\n", o.method.c_str(),
+              o.dataset.c_str(), o.steps, static_cast<long>(o.batch), static_cast<long>(o.width),
+              static_cast<long>(o.depth), B::name);
+  const auto host_parameters = [&gen] {
+    const auto p = gen.net().parameters();
+    std::vector<float> h(static_cast<std::size_t>(p.size()));
+    B::copy_to_host(p, h.data());
+    return h;
+  };
+  // Periodic evaluation on a fixed z and fixed data, so the curve shows the model, not the draw.
+  std::ofstream eval_log;
+  std::optional<eval_set> eval;
+  be::matrix eval_out(2, 1000);
+  if (o.eval_every > 0) {
+    eval.emplace(o.seed, dataset, 1000);
+    eval_log.open(o.out + "/eval.csv");
+    eval_log << "step,mmd2,modes_hit,modes_balanced,high_quality\n";
+  }
+  const auto evaluate = [&](long step) {
+    sample(host_parameters(), eval->z, eval_out);
+    const auto q = measure(eval_out, eval->data, dataset);
+    eval_log << step << ',' << q.mmd2;
+    if (q.modes > 0)
+      eval_log << ',' << q.modes_hit << ',' << q.modes_balanced << ',' << q.high_quality;
+    else
+      eval_log << ",,,";
+    eval_log << '\n' << std::flush;
+  };
+  const auto report = train::train(gen, o.batch, [&](typename B::view x) { sampler.sample(x, data_rng); },
+                                   {.steps = o.steps, .log_every = o.log_every, .log_path = o.out + "/log.csv",
+                                    .evaluate_every = o.eval_every, .evaluate = evaluate});
+  train::metadata meta = {{"method", o.method},
+                          {"dataset", o.dataset},
+                          {"width", std::to_string(o.width)},
+                          {"depth", std::to_string(o.depth)},
+                          {"activation", o.activation},
+                          {"lr", fmt::format("{}", o.lr)},
+                          {"lr_schedule", o.lr_schedule},
+                          {"warmup", std::to_string(o.warmup)},
+                          {"batch", std::to_string(o.batch)},
+                          {"seed", std::to_string(o.seed)},
+                          {"device", o.device}};
+  for (const auto& [k, v] : metadata) meta[k] = v;
+  train::save_checkpoint(o.out + "/model.safetensors", gen, meta);
+  if (gen.has_ema()) gen.ema().copy_to(gen.net().parameters());
+  return {host_parameters(), report};
+}
+
+/// --device cuda: fails with a usage error (exit 2, nothing written) when this build has no CUDA
+/// backend or the machine no usable device; otherwise returns the device's name.
+std::string require_cuda_device();
+/// Training on backend::cuda<float> (cuda_train.cu; a build without CUDA never calls them).
+trained train_one_step_cuda(const options& o, const host_sampler& sample);
+struct noised_config;
+trained train_noised_cuda(const options& o, const noised_config& c, const host_sampler& sample);
+
+}  // namespace idemgen::cli
