@@ -36,6 +36,10 @@ struct context {
 
  private:
   context() {
+    // The pool must outlive this context: its buffers (ones, accum, flag) go back to the pool when
+    // the context is destroyed at exit, and function-local statics die in reverse order of
+    // construction. Constructing the pool first makes it die last.
+    (void)device_pool::instance();
     check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cuda::context", "cudaStreamCreate");
     check(cublasCreate(&blas), "cuda::context", "cublasCreate");
     check(cublasSetStream(blas, stream), "cuda::context", "cublasSetStream");

@@ -223,7 +223,8 @@ struct cuda<float> {
   template <class D, class S>
   static void memcpy(D* dst, const S* src, index_t n, cudaMemcpyKind kind, const char* where) {
     if (n <= 0) return;
-    cuda_detail::check(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(float), kind, ctx().stream),
+    static_assert(sizeof(D) == sizeof(S), "cuda::memcpy copies between buffers of one element type");
+    cuda_detail::check(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * sizeof(S), kind, ctx().stream),
                        where, "cudaMemcpyAsync");
   }
   template <class Term>
