@@ -69,6 +69,22 @@ TEST_CASE("IGN and NAIGN steps report every term, and NAIGN's terms fall with tr
   CHECK(naign.steps() == 301);
 }
 
+TEST_CASE("the generator steps its lr schedule: step k uses schedule.at(k), scaled by the guard", "[generator]") {
+  const optim::cosine_lr cosine{.lr = 1e-2, .total_steps = 20, .warmup_steps = 4, .min_lr = 1e-4};
+  models::ign<net_t> gen(toy_net(16, 1), {}, {}, {.optimizer = {.lr = 5.0, .weight_decay = 0}, .lr_schedule = cosine});
+  data::toy_sampler<fcpu> data(data::toy::moons);
+  random_stream rng(5);
+  fcpu::matrix x(2, 64);
+  for (long k = 0; k < 20; ++k) {
+    data.sample(x, rng);
+    gen.train_step(x);
+    CHECK(gen.learning_rate() == Approx(cosine.at(k)));  // the optimizer's own lr (5.0) is not used
+  }
+  gen.set_lr_scale(0.5);
+  gen.train_step(x);
+  CHECK(gen.learning_rate() == Approx(0.5 * cosine.at(20)));
+}
+
 TEST_CASE("generator rejects data of the wrong dimension and networks that cannot be f", "[generator][errors]") {
   models::naign<net_t> gen(toy_net(8, 1));
   fcpu::matrix x(3, 4);
