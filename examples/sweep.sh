@@ -29,6 +29,7 @@ for seed in 0 1 2; do  # learning rate decayed to 0 over the run
   run naign_grid25_cosine_s$seed --method naign --dataset grid25 --lr-schedule cosine --seed $seed
 done
 run naign_grid25_cosine_8000 --method naign --dataset grid25 --lr-schedule cosine --steps 8000
+run naign_grid25_cosine_lr3e-3 --method naign --dataset grid25 --lr-schedule cosine --lr 3e-3
 run naign_grid25_ema --method naign --dataset grid25 --ema 0.999
 run naign_grid25_cosine_ema --method naign --dataset grid25 --lr-schedule cosine --ema 0.999
 for d in 8gaussians moons; do
