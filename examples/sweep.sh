@@ -30,6 +30,11 @@ for seed in 0 1 2; do  # learning rate decayed to 0 over the run
 done
 run naign_grid25_cosine_8000 --method naign --dataset grid25 --lr-schedule cosine --steps 8000
 run naign_grid25_cosine_lr3e-3 --method naign --dataset grid25 --lr-schedule cosine --lr 3e-3
+for seed in 0 1 2; do  # fewer IMLE candidates per data point
+  run naign_grid25_m1_s$seed --method naign --dataset grid25 --imle-ratio 1 --seed $seed
+  run naign_grid25_m2_s$seed --method naign --dataset grid25 --imle-ratio 2 --seed $seed
+done
+run naign_grid25_m4 --method naign --dataset grid25 --imle-ratio 4
 run naign_grid25_ema --method naign --dataset grid25 --ema 0.999
 run naign_grid25_cosine_ema --method naign --dataset grid25 --lr-schedule cosine --ema 0.999
 for d in 8gaussians moons; do
