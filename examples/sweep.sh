@@ -33,6 +33,7 @@ run naign_grid25_cosine_lr3e-3 --method naign --dataset grid25 --lr-schedule cos
 for seed in 0 1 2; do  # fewer IMLE candidates per data point
   run naign_grid25_m1_s$seed --method naign --dataset grid25 --imle-ratio 1 --seed $seed
   run naign_grid25_m2_s$seed --method naign --dataset grid25 --imle-ratio 2 --seed $seed
+  run naign_grid25_m1_warmup_s$seed --method naign --dataset grid25 --imle-ratio 1 --warmup 500 --seed $seed
   run naign_grid25_m1_cosine_s$seed --method naign --dataset grid25 --imle-ratio 1 --lr-schedule cosine --seed $seed
 done
 run naign_grid25_m4 --method naign --dataset grid25 --imle-ratio 4
