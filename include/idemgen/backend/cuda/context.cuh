@@ -18,6 +18,7 @@ struct context {
   cudaStream_t stream = nullptr;
   device_matrix<float> ones;    // all-ones vector for row and column sums
   device_matrix<double> accum;  // reduction scratch
+  device_matrix<float> norms;   // pairwise_squared_distances: the columns' squared norms
   device_matrix<int> flag;
   static context& get() {
     static context c;

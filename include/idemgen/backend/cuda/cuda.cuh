@@ -144,24 +144,28 @@ struct cuda<float> {
   }
 
   // ---- nearest neighbours -------------------------------------------------------------------
-  /// out(i, j) = ‖a_i − b_j‖² (columns), via ‖a‖² + ‖b‖² − 2 aᵀb, clamped at 0.
+  /// out(i, j) = ‖a_i − b_j‖² (columns), via ‖a‖² + ‖b‖² − 2 aᵀb, clamped at 0. The squared
+  /// norms are formed once per column (O((m + n) d)), not once per output element (O(m n d)).
   static void pairwise_squared_distances(const_view a, const_view b, view out) {
     idemgen::detail::require_shape(a.rows() == b.rows() && out.rows() == a.cols() && out.cols() == b.cols(),
                                    "cuda::pairwise_squared_distances", "out",
                                    fmt::format("{}x{}", a.cols(), b.cols()), fmt::format("{}x{}", out.rows(), out.cols()));
     gemm(transpose::yes, transpose::no, -2.0f, a, b, 0.0f, out);
-    const index_t d = a.rows(), m = a.cols();
+    const index_t d = a.rows(), m = a.cols(), n = b.cols();
+    auto& c = ctx();
+    c.norms.resize(m + n, 1);
+    float* pn = c.norms.data();
     const float* pa = a.data();
     const float* pb = b.data();
+    parallel_for(m + n, [=] IDEMGEN_HOST_DEVICE(index_t j) {
+      const float* col = j < m ? pa + j * d : pb + (j - m) * d;
+      float s = 0;
+      for (index_t k = 0; k < d; ++k) s += col[k] * col[k];
+      pn[j] = s;
+    });
     float* po = out.data();
     parallel_for(out.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) {
-      const index_t i = e % m, j = e / m;
-      float na = 0, nb = 0;
-      for (index_t k = 0; k < d; ++k) {
-        na += pa[k + i * d] * pa[k + i * d];
-        nb += pb[k + j * d] * pb[k + j * d];
-      }
-      const float v = po[e] + na + nb;
+      const float v = po[e] + pn[e % m] + pn[m + e / m];
       po[e] = v > 0 ? v : 0;
     });
   }
