@@ -36,6 +36,10 @@ for seed in 0 1 2; do  # fewer IMLE candidates per data point
   run naign_grid25_m1_warmup_s$seed --method naign --dataset grid25 --imle-ratio 1 --warmup 500 --seed $seed
   run naign_grid25_m1_cosine_s$seed --method naign --dataset grid25 --imle-ratio 1 --lr-schedule cosine --seed $seed
 done
+for seed in 3 4 5 6; do  # more seeds for the two M/N settings compared over seven
+  run naign_grid25_s$seed --method naign --dataset grid25 --seed $seed
+  run naign_grid25_m1_s$seed --method naign --dataset grid25 --imle-ratio 1 --seed $seed
+done
 run naign_grid25_m4 --method naign --dataset grid25 --imle-ratio 4
 run naign_grid25_ema --method naign --dataset grid25 --ema 0.999
 run naign_grid25_cosine_ema --method naign --dataset grid25 --lr-schedule cosine --ema 0.999
