@@ -170,57 +170,42 @@ double worst_term_difference(CpuGen& on_cpu, GpuGen& on_gpu, int steps) {
   }
   return w;
 }
+
+/// The same small mlp (same seed) on either backend; cond_dim > 0 adds a Fourier embedding.
+template <class Be>
+nn::mlp<Be> small_net(index_t cond_dim = 0) {
+  return nn::mlp<Be>({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}, .cond = {.dim = cond_dim}}, 5);
+}
+const models::generator_options step_options{.optimizer = {.lr = 1e-3, .weight_decay = 0.0}, .seed = 9};
 }  // namespace
 
 TEST_CASE("a NAIGN training step on cuda gives the cpu's losses for 10 steps", "[cuda][generator]") {
-  const auto make = [](auto backend_tag) {
-    using Be = decltype(backend_tag);
-    return nn::mlp<Be>({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}}, 5);
-  };
-  const models::generator_options opt{.optimizer = {.lr = 1e-3, .weight_decay = 0.0}, .seed = 9};
-  models::naign<nn::mlp<cpu>> a(make(cpu{}), {}, {}, opt);
-  models::naign<nn::mlp<gpu>> b(make(gpu{}), {}, {}, opt);
+  models::naign<nn::mlp<cpu>> a(small_net<cpu>(), {}, {}, step_options);
+  models::naign<nn::mlp<gpu>> b(small_net<gpu>(), {}, {}, step_options);
   CHECK(worst_term_difference(a, b, 10) < 1e-3);
 }
 
 TEST_CASE("an IGN training step on cuda gives the cpu's losses to 1e-4 for 10 steps", "[cuda][generator]") {
   // The issue's figure: no argmin here (unlike NAIGN's IMLE, where a near-tie may flip), so the
   // two backends differ only by float rounding in GEMM order.
-  const auto make = [](auto backend_tag) {
-    using Be = decltype(backend_tag);
-    return nn::mlp<Be>({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}}, 5);
-  };
-  const models::generator_options opt{.optimizer = {.lr = 1e-3, .weight_decay = 0.0}, .seed = 9};
-  models::ign<nn::mlp<cpu>> a(make(cpu{}), {}, {}, opt);
-  models::ign<nn::mlp<gpu>> b(make(gpu{}), {}, {}, opt);
+  models::ign<nn::mlp<cpu>> a(small_net<cpu>(), {}, {}, step_options);
+  models::ign<nn::mlp<gpu>> b(small_net<gpu>(), {}, {}, step_options);
   CHECK(worst_term_difference(a, b, 10) < 1e-4);
 }
 
 TEST_CASE("a flow-matching training step on cuda gives the cpu's losses for 10 steps", "[cuda][generator]") {
-  const auto make = [](auto backend_tag) {
-    using Be = decltype(backend_tag);
-    return nn::velocity<nn::mlp<Be>>(
-        nn::mlp<Be>({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}, .cond = {.dim = 8}}, 5));
-  };
-  const models::generator_options opt{.optimizer = {.lr = 1e-3, .weight_decay = 0.0}, .seed = 9};
-  models::flow_matching<nn::mlp<cpu>> a(make(cpu{}), {}, {}, opt);
-  models::flow_matching<nn::mlp<gpu>> b(make(gpu{}), {}, {}, opt);
+  models::flow_matching<nn::mlp<cpu>> a(nn::velocity<nn::mlp<cpu>>(small_net<cpu>(8)), {}, {}, step_options);
+  models::flow_matching<nn::mlp<gpu>> b(nn::velocity<nn::mlp<gpu>>(small_net<gpu>(8)), {}, {}, step_options);
   CHECK(worst_term_difference(a, b, 10) < 1e-4);
 }
 
 TEST_CASE("an EDM and a CDM training step on cuda give the cpu's losses for 10 steps", "[cuda][generator]") {
-  const auto make = [](auto backend_tag) {
-    using Be = decltype(backend_tag);
-    return nn::denoiser<nn::mlp<Be>>(
-        nn::mlp<Be>({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}, .cond = {.dim = 8}}, 5),
-        schedule::karras{.sigma_data = 2.8, .p_mean = 0.52});
-  };
-  const models::generator_options opt{.optimizer = {.lr = 1e-3, .weight_decay = 0.0}, .seed = 9};
-  models::diffusion<nn::mlp<cpu>> a(make(cpu{}), {}, {}, opt);
-  models::diffusion<nn::mlp<gpu>> b(make(gpu{}), {}, {}, opt);
+  const schedule::karras karras{.sigma_data = 2.8, .p_mean = 0.52};
+  models::diffusion<nn::mlp<cpu>> a(nn::denoiser<nn::mlp<cpu>>(small_net<cpu>(8), karras), {}, {}, step_options);
+  models::diffusion<nn::mlp<gpu>> b(nn::denoiser<nn::mlp<gpu>>(small_net<gpu>(8), karras), {}, {}, step_options);
   CHECK(worst_term_difference(a, b, 10) < 1e-3);
-  models::cdm<nn::mlp<cpu>> c(make(cpu{}), {}, {}, opt);
-  models::cdm<nn::mlp<gpu>> d(make(gpu{}), {}, {}, opt);
+  models::cdm<nn::mlp<cpu>> c(nn::denoiser<nn::mlp<cpu>>(small_net<cpu>(8), karras), {}, {}, step_options);
+  models::cdm<nn::mlp<gpu>> d(nn::denoiser<nn::mlp<gpu>>(small_net<gpu>(8), karras), {}, {}, step_options);
   CHECK(worst_term_difference(c, d, 10) < 1e-2);  // the SDE chains amplify float differences
 }
 
