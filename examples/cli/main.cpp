@@ -75,13 +75,6 @@ options parse_train(int argc, char** argv) {
   }
   if (o.eval_every < 0 || o.warmup < 0) usage_error("--eval-every and --warmup must be >= 0");
   if (o.device != "cpu" && o.device != "cuda") usage_error("--device: expected cpu or cuda, got " + o.device);
-  if (o.device == "cuda") {
-    try {
-      std::printf("idemgen: training on %s\n", require_cuda_device().c_str());
-    } catch (const error& e) {
-      usage_error(e.what());
-    }
-  }
   if (o.lr_schedule != "constant" && o.lr_schedule != "cosine")
     usage_error("--lr-schedule: expected constant or cosine, got " + o.lr_schedule);
   if (o.steps <= 0 || o.batch <= 1 || o.width <= 0 || o.depth <= 0 || o.samples <= 1 || o.log_every <= 0 ||
@@ -92,6 +85,14 @@ options parse_train(int argc, char** argv) {
   if (o.sample_steps < 0 || o.sigma_data < 0 || o.cdm_epsilon < 0 || o.cond_dim <= 0 || o.cond_dim % 2 != 0 ||
       !(o.fourier_scale > 0))
     usage_error("--sample-steps, --sigma-data, --cdm-epsilon must be >= 0, --cond-dim even and > 0, --fourier-scale > 0");
+  // Last: probing the device is the one check that touches hardware.
+  if (o.device == "cuda") {
+    try {
+      std::printf("idemgen: training on %s\n", require_cuda_device().c_str());
+    } catch (const error& e) {
+      usage_error(e.what());
+    }
+  }
   return o;
 }
 

@@ -37,7 +37,7 @@ struct context {
 
  private:
   context() {
-    // The pool must outlive this context: its buffers (ones, accum, flag) go back to the pool when
+    // The pool must outlive this context: its buffers (ones, accum, norms, flag) go back to the pool when
     // the context is destroyed at exit, and function-local statics die in reverse order of
     // construction. Constructing the pool first makes it die last.
     (void)device_pool::instance();
