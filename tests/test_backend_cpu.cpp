@@ -2,34 +2,51 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include "support/gradcheck.hpp"
 
 namespace idemgen::test {
 
+// Shapes that reach every path of the host GEMM: a single tile, edge tiles in both directions
+// (the AVX2 kernel's tiles are 16 × 6), several k blocks (k > 512), several column blocks (n > 1020
+// per thread), and products big enough to be split over two threads (by columns; by rows, m > n).
 TEMPLATE_TEST_CASE("gemm computes alpha op(A) op(B) + beta C for all four transpose pairs",
                    "[backend]", float, double) {
   using be = backend::cpu<TestType>;
-  const index_t m = 7, n = 5, k = 3;
+  struct shape {
+    index_t m, n, k;
+  };
   random_stream rng(1);
-  for (int ta = 0; ta < 2; ++ta)
-    for (int tb = 0; tb < 2; ++tb) {
-      typename be::matrix a(ta ? k : m, ta ? m : k), b(tb ? n : k, tb ? k : n), c(m, n), c0(m, n);
-      be::fill_normal(a, rng);
-      be::fill_normal(b, rng);
-      be::fill_normal(c, rng);
-      c0 = c;
-      be::gemm(static_cast<transpose>(ta), static_cast<transpose>(tb), TestType(2), a, b,
-               TestType(0.5), c);
-      for (index_t i = 0; i < m; ++i)
-        for (index_t j = 0; j < n; ++j) {
-          double ref = 0;
-          for (index_t p = 0; p < k; ++p)
-            ref += double(ta ? a(p, i) : a(i, p)) * double(tb ? b(j, p) : b(p, j));
-          ref = 2 * ref + 0.5 * c0(i, j);
-          CHECK(c(i, j) == Approx(ref).epsilon(1e-5));
+  for (const shape s : {shape{7, 5, 3}, shape{16, 6, 1}, shape{17, 13, 40}, shape{33, 70, 600},
+                        shape{130, 40, 70}, shape{9, 2200, 5}, shape{1, 1, 0}})
+    for (const double beta : {0.0, 1.0, 0.5})
+      for (int ta = 0; ta < 2; ++ta)
+        for (int tb = 0; tb < 2; ++tb) {
+          const index_t m = s.m, n = s.n, k = s.k;
+          typename be::matrix a(ta ? k : m, ta ? m : k), b(tb ? n : k, tb ? k : n), c(m, n), c0(m, n);
+          be::fill_normal(a, rng);
+          be::fill_normal(b, rng);
+          be::fill_normal(c, rng);
+          // β = 0 means C is not read (BLAS): NaN there must not reach the result.
+          if (beta == 0.0) be::fill(c, std::numeric_limits<TestType>::quiet_NaN());
+          c0 = c;
+          be::gemm(static_cast<transpose>(ta), static_cast<transpose>(tb), TestType(2), a, b,
+                   TestType(beta), c);
+          double worst = 0;
+          for (index_t i = 0; i < m; ++i)
+            for (index_t j = 0; j < n; ++j) {
+              double ref = 0;
+              for (index_t p = 0; p < k; ++p)
+                ref += double(ta ? a(p, i) : a(i, p)) * double(tb ? b(j, p) : b(p, j));
+              ref = 2 * ref + (beta == 0.0 ? 0.0 : beta * double(c0(i, j)));
+              // Rounding of a k-term float sum grows like √k ε per unit of |terms|.
+              const double err = std::abs(double(c(i, j)) - ref) / (1 + std::sqrt(double(k)));
+              worst = std::isnan(err) ? std::numeric_limits<double>::infinity() : std::max(worst, err);
+            }
+          INFO("m " << m << " n " << n << " k " << k << " beta " << beta << " ta " << ta << " tb " << tb);
+          CHECK(worst < (sizeof(TestType) == 4 ? 1e-5 : 1e-13));
         }
-    }
 }
 
 TEST_CASE("gemm rejects operands whose shapes do not fit, naming the argument", "[backend]") {
