@@ -9,7 +9,7 @@ rounds=${2:-5}
 scripts/install-deps.sh --bench
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DIDEMGEN_BUILD_BENCH=ON \
       -DIDEMGEN_BUILD_TESTS=OFF -DIDEMGEN_BUILD_EXAMPLES=OFF > /dev/null
-cmake --build build/bench -j 2 --target bench_train_step bench_methods bench_diffusion
+cmake --build build/bench -j 2 --target bench_train_step bench_methods bench_diffusion >&2
 
 # PyTorch at its fastest OpenBLAS kernel: SkylakeX where the CPU has AVX-512 (about 2x on the
 # machines that have it); elsewhere OpenBLAS's own detection (forcing SkylakeX without AVX-512
