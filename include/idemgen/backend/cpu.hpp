@@ -21,9 +21,11 @@
 namespace idemgen::backend {
 
 namespace detail {
+/// Threads a loop may use: one inside an active parallel region (a batch shard's own operations,
+/// nn/batch_shards.hpp, run on its thread; a nested region would only add its overhead).
 inline int max_threads() {
 #if defined(_OPENMP)
-  return omp_get_max_threads();
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
 #else
   return 1;
 #endif

@@ -42,6 +42,7 @@ class mlp : public network_base<mlp<B>, B> {
     std::vector<typename dense<B>::cache> layers;
     typename B::matrix embedding, grad_a, grad_b, dx;
     index_t batch = 0;
+    batch_shards<cache, B> shards;  // filled when network_base splits the batch
   };
 
   mlp(const mlp_options& opt, random_stream& init) : opt_(opt) {
@@ -70,11 +71,11 @@ class mlp : public network_base<mlp<B>, B> {
   index_t cond_rows() const { return opt_.cond.dim > 0 ? 1 : 0; }
   const mlp_options& options() const { return opt_; }
 
+  using base::forward;
 
-  const_view forward(const_view x, cache& c) const { return forward(x, const_view{}, c); }
-
-  const_view forward(const_view x, const_view cond, cache& c) const {
-    this->check_input(x, cond, opt_.check_finite);
+ private:
+  // One shard of the batch, on the calling thread (network_base checks the input and splits).
+  const_view forward_impl(const_view x, const_view cond, cache& c) const {
     c.batch = x.cols();
     c.layers.resize(layers_.size());
     const_view side;
@@ -89,8 +90,6 @@ class mlp : public network_base<mlp<B>, B> {
     return h;
   }
 
-
- private:
   const_view backward_impl(cache& c, const_view dy, scalar* grads) const {
     const index_t n = c.batch;
     index_t widest = 0;

@@ -1,16 +1,21 @@
 #pragma once
 // What every network shares: the flat parameter and gradient buffers with their accessors, and
-// the two public backward entry points (real gradients or stop-gradient routing) with their
-// checks. A network derives from network_base<Derived, B>, registers its layers in layout_,
-// calls allocate_parameters(), and implements
+// the public forward and backward entry points (real gradients or stop-gradient routing) with
+// their checks and the split of a large batch into shards over the CPU's threads
+// (nn/batch_shards.hpp). A network derives from network_base<Derived, B>, registers its layers in
+// layout_, calls allocate_parameters(), and implements, for one shard on one thread,
+//   const_view forward_impl(const_view x, const_view cond, cache&) const
 //   const_view backward_impl(cache&, const_view dy, scalar* grads /* nullable */) const
-// plus `static constexpr const char* name`, input_dim(), output_dim() and its cache's `batch`.
+// plus `static constexpr const char* name`, input_dim(), output_dim(), cond_rows(), options()
+// with `check_finite`, and a cache with `index_t batch` and `batch_shards<cache, B> shards`.
 
 #include <cstddef>
+#include <type_traits>
 #include <fmt/format.h>
 #include <string>
 #include <vector>
 
+#include "idemgen/nn/batch_shards.hpp"
 #include "idemgen/nn/network.hpp"
 #include "idemgen/nn/parameters.hpp"
 
@@ -31,17 +36,37 @@ class network_base {
   view gradients() { return grads_; }
   void zero_grad() { B::fill(grads_, scalar(0)); }
 
+  /// The output (output_dim × batch, held by the cache) for input x (input_dim × batch) and, for
+  /// a conditioned network, conditioning row cond (1 × batch; empty otherwise).
+  template <class Cache>
+  const_view forward(const_view x, Cache& c) const {
+    return forward(x, const_view{}, c);
+  }
+  template <class Cache>
+  const_view forward(const_view x, const_view cond, Cache& c) const {
+    check_input(x, cond, self().options().check_finite);
+    c.shards.count = 0;
+    if constexpr (std::is_same_v<typename B::space, host_space>)
+      if (const int count = detail::shard_count<B>(x.cols()); count > 1)
+        return forward_shards(x, cond, c, count);
+    return self().forward_impl(x, cond, c);
+  }
+
   /// Accumulates dL/dθ into `grads` (a parameter_count × 1 buffer, usually gradients()) and
   /// returns dL/dx (input_dim × batch, held by the cache).
   template <class Cache>
   const_view backward(Cache& c, const_view dy, view grads) const {
     check_gradient(c.batch, dy, grads, parameter_count());
+    if constexpr (std::is_same_v<typename B::space, host_space>)
+      if (c.shards.count > 1) return backward_shards(c, dy, grads.data());
     return self().backward_impl(c, dy, grads.data());
   }
   /// Stop-gradient routing: returns dL/dx and leaves every parameter gradient untouched.
   template <class Cache>
   const_view backward(Cache& c, const_view dy, std::nullptr_t) const {
     check_gradient(c.batch, dy, view{}, 0);
+    if constexpr (std::is_same_v<typename B::space, host_space>)
+      if (c.shards.count > 1) return backward_shards(c, dy, nullptr);
     return self().backward_impl(c, dy, nullptr);
   }
 
@@ -61,6 +86,58 @@ class network_base {
 
  private:
   const Derived& self() const { return static_cast<const Derived&>(*this); }
+
+  /// Each shard's forward on its own thread and cache; the outputs assembled into one matrix.
+  template <class Cache>
+  const_view forward_shards(const_view x, const_view cond, Cache& c, int count) const {
+    const index_t n = x.cols();
+    auto& shards = c.shards;
+    shards.count = count;
+    c.batch = n;
+    shards.caches.resize(static_cast<std::size_t>(count));
+    shards.output.resize(self().output_dim(), n);
+    detail::run_shards(count, [&](int t) {
+      const auto [first, last] = detail::shard_columns(n, count, t);
+      const const_view shard_cond = cond.rows() == 0 ? const_view{} : cond.columns(first, last - first);
+      const const_view y = self().forward_impl(x.columns(first, last - first), shard_cond,
+                                               shards.caches[static_cast<std::size_t>(t)]);
+      B::copy(y, view(shards.output).columns(first, last - first));
+    });
+    return shards.output;
+  }
+
+  /// Each shard's backward into its own gradient buffer, then grads += their sum in shard order:
+  /// (g_0 + g_1 + …) is added once, so two backward calls still accumulate exactly the sum of
+  /// their separate gradients.
+  template <class Cache>
+  const_view backward_shards(Cache& c, const_view dy, scalar* grads) const {
+    auto& shards = c.shards;
+    const int count = shards.count;
+    const index_t n = c.batch, params = parameter_count();
+    shards.dx.resize(self().input_dim(), n);
+    if (grads != nullptr) shards.grads.resize(params, count);
+    detail::run_shards(count, [&](int t) {
+      const auto [first, last] = detail::shard_columns(n, count, t);
+      scalar* g = nullptr;
+      if (grads != nullptr) {
+        g = shards.grads.data() + t * params;
+        B::fill(view(g, params, 1), scalar(0));
+      }
+      const const_view dx = self().backward_impl(shards.caches[static_cast<std::size_t>(t)],
+                                                 dy.columns(first, last - first), g);
+      B::copy(dx, view(shards.dx).columns(first, last - first));
+    });
+    if (grads != nullptr) {
+      const scalar* g = shards.grads.data();
+      B::parallel_for(params, [=](index_t i) {
+        scalar sum = g[i];
+        for (int t = 1; t < count; ++t) sum += g[i + t * params];
+        grads[i] += sum;
+      });
+    }
+    return shards.dx;
+  }
+
   void check_gradient(index_t batch, const_view dy, const_view grads, index_t count) const {
     detail::check_network_gradient<B>(where("backward"), self().output_dim(), batch, dy, grads,
                                       count);

@@ -57,6 +57,7 @@ class resmlp : public network_base<resmlp<B>, B> {
     typename activation_layer<B>::cache act_out;
     typename B::matrix embedding, dh, t1, t2, dx;
     index_t batch = 0;
+    batch_shards<cache, B> shards;  // filled when network_base splits the batch
   };
 
   resmlp(const resmlp_options& opt, random_stream& init)
@@ -91,10 +92,19 @@ class resmlp : public network_base<resmlp<B>, B> {
   index_t cond_rows() const { return opt_.cond.dim > 0 ? 1 : 0; }
   const resmlp_options& options() const { return opt_; }
 
-  const_view forward(const_view x, cache& c) const { return forward(x, const_view{}, c); }
+  using base::forward;
 
-  const_view forward(const_view x, const_view cond, cache& c) const {
-    this->check_input(x, cond, opt_.check_finite);
+  /// out = a + b (public only because nvcc forbids device lambdas in private members).
+  static void add(const_view a, const_view b, view out) {
+    const scalar* pa = a.data();
+    const scalar* pb = b.data();
+    scalar* po = out.data();
+    B::parallel_for(out.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { po[i] = pa[i] + pb[i]; });
+  }
+
+ private:
+  // One shard of the batch, on the calling thread (network_base checks the input and splits).
+  const_view forward_impl(const_view x, const_view cond, cache& c) const {
     const index_t n = x.cols();
     const scalar* p = params_.data();
     c.batch = n;
@@ -119,15 +129,6 @@ class resmlp : public network_base<resmlp<B>, B> {
     return head_->forward(p, act_out_.forward(a, c.act_out), const_view{}, c.head);
   }
 
-  /// out = a + b (public only because nvcc forbids device lambdas in private members).
-  static void add(const_view a, const_view b, view out) {
-    const scalar* pa = a.data();
-    const scalar* pb = b.data();
-    scalar* po = out.data();
-    B::parallel_for(out.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { po[i] = pa[i] + pb[i]; });
-  }
-
- private:
   static const resmlp_options& checked(const resmlp_options& opt) {
     idemgen::detail::require_option(opt.input_dim > 0 && opt.output_dim > 0 && opt.width > 0 &&
                                opt.blocks >= 0,
