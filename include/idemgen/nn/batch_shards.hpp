@@ -7,8 +7,11 @@
 // Why: splitting each GEMM of a pass over the threads instead (backend/cpu_gemm.hpp) costs one
 // fork/join per operation (≈ 30 in a step) and moves activations between the cores' caches — a
 // weight gradient needs every column of both operands. With shards, each activation stays in the
-// cache of the thread that made it. Measured (docs/PERFORMANCE.md, "Batch shards"): the toy step
-// (width 64, batch 256) −25 %, the FM/EDM-sized mlp (width 256, batch 512) −4 %, width 512 −1 %.
+// cache of the thread that made it. Measured against the per-operation split, interleaved A/B of
+// the bench programs (docs/PERFORMANCE.md, "Batch shards"): FM and EDM steps −10 to −13 %, CDM
+// −3 to −9 %, IGN and NAIGN −5 %, the toy mlp step (width 64, batch 256) −34 %; the width-512
+// mlp step unchanged (its per-thread GEMMs are the same, and summing the shards' 0.5 M gradients
+// costs what the saved synchronisation gains).
 //
 // Results: the same for a given thread count, run after run (fixed shards, fixed summation
 // order). Between thread counts, parameter gradients differ by float rounding (a sum over the
