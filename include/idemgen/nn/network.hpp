@@ -26,6 +26,9 @@ namespace idemgen::nn {
 ///   still returning dL/dx (stop-gradient as routing, DESIGN §4). forward and backward are const:
 ///   several calls with their own caches can be alive at once (f(x), f(z), f(f(z)) in one step).
 ///   Input of the wrong shape throws shape_error; non-finite input throws numeric_error.
+///   Results are the same run after run; a network built on network_base may split a large batch
+///   over the CPU's threads (nn/batch_shards.hpp), so between thread counts its parameter
+///   gradients differ by float rounding.
 template <class Net>
 concept network = requires(Net& net, const Net& cnet, typename Net::cache& c,
                            typename Net::backend_type::const_view x,
