@@ -14,6 +14,7 @@ namespace idemgen::test {
 TEMPLATE_TEST_CASE("gemm computes alpha op(A) op(B) + beta C for all four transpose pairs",
                    "[backend]", float, double) {
   using be = backend::cpu<TestType>;
+  threads_scope two_threads(2);  // CTest runs on one thread; the splits need two
   struct shape {
     index_t m, n, k;
   };

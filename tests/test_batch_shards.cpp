@@ -9,13 +9,6 @@
 namespace idemgen::test {
 
 namespace {
-/// Sets the CPU backend's thread count for one scope.
-struct threads_scope {
-  int saved = cpu::num_threads();
-  explicit threads_scope(int n) { cpu::set_num_threads(n); }
-  ~threads_scope() { cpu::set_num_threads(saved); }
-};
-
 struct pass {
   matrix y, dx, grads;
   int shards = 0;

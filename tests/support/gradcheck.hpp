@@ -12,6 +12,13 @@ namespace idemgen::test {
 using cpu = backend::cpu<double>;
 using matrix = cpu::matrix;
 
+/// Sets the CPU backend's thread count for one scope (CTest runs tests on one thread).
+struct threads_scope {
+  int saved = cpu::num_threads();
+  explicit threads_scope(int n) { cpu::set_num_threads(n); }
+  ~threads_scope() { cpu::set_num_threads(saved); }
+};
+
 /// dL/dv_k ≈ (L(v + h e_k) − L(v − h e_k)) / 2h for every entry of `values` (restored after).
 inline std::vector<double> numerical_gradient(const std::function<double()>& loss, double* values,
                                               index_t n, double h = 1e-6) {

@@ -48,13 +48,10 @@ inline constexpr index_t min_shard_columns = 64;
 /// never inside a parallel region (a shard's own operations then run single-threaded).
 template <numeric_backend B>
 int shard_count(index_t n) {
-#if defined(_OPENMP)
   if constexpr (std::is_same_v<typename B::space, host_space>) {
-    if (omp_in_parallel()) return 1;
-    const int threads = omp_get_max_threads();
+    const int threads = B::num_threads();  // 1 inside a parallel region
     return threads > 1 && n >= threads * min_shard_columns ? threads : 1;
   }
-#endif
   (void)n;
   return 1;
 }
