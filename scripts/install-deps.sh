@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages idemgen needs, only those that are missing. Idempotent.
 #   scripts/install-deps.sh          build + test dependencies
-#   scripts/install-deps.sh --bench  also the peers the benchmarks compare against (PyTorch, POT)
+#   scripts/install-deps.sh --bench  also the peers the benchmarks compare against: PyTorch and
+#                                    POT from Debian, and a virtual environment .venv-bench/
+#                                    (git-ignored) with pinned SciPy, POT and lap from PyPI for
+#                                    the OT benchmark (bench/compare_ot.sh); nothing goes into the
+#                                    system Python
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev libboost-program-options-dev
@@ -10,11 +14,27 @@ if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-torch python3-pot python3-scipy python3-numpy)
 fi
 
+# The OT peers, pinned, in the project's own virtual environment (skipped with a message when the
+# package index cannot be reached: the C++ benchmarks run without them).
+venv_peers() {
+  local venv=.venv-bench
+  cd "$(dirname "$0")/.."
+  if [[ ! -x $venv/bin/python ]]; then
+    python3 -m venv "$venv" || { echo "install-deps: python3 -m venv failed; no OT peers" >&2; return 0; }
+  fi
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+      numpy==2.4.6 scipy==1.17.1 pot==0.9.7.post1 lap==0.5.13 ||
+    echo "install-deps: the package index is unreachable; bench/compare_ot.sh will report no peers" >&2
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+  [[ "${1:-}" == "--bench" ]] && venv_peers
+  exit 0
+fi
 
 echo "install-deps: installing ${missing[*]}" >&2
 as_root=()
@@ -22,3 +42,5 @@ as_root=()
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+[[ "${1:-}" == "--bench" ]] && venv_peers
+exit 0

@@ -49,7 +49,7 @@ TEST_CASE("IGN and NAIGN steps report every term, and NAIGN's terms fall with tr
   models::ign<net_t> ign(toy_net(32, 1));
   models::naign<net_t> naign(toy_net(32, 1), {}, {}, {.optimizer = {.lr = 3e-3, .weight_decay = 0}});
   CHECK(std::string(models::ign<net_t>::term_names[2]) == "tight");
-  CHECK(std::string(models::naign<net_t>::term_names[1]) == "imle");
+  CHECK(std::string(models::naign<net_t>::term_names[1]) == "pair");  // IMLE: the pairs of nearest_generated
   data::toy_sampler<fcpu> data(data::toy::moons);
   random_stream rng(5);
   fcpu::matrix x(2, 128);

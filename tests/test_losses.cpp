@@ -11,7 +11,6 @@ namespace idemgen::test {
 
 namespace {
 using net_t = nn::mlp<cpu>;
-using ctx_t = models::step_context<net_t, metric::l2>;
 
 net_t small_net() {
   return net_t({.input_dim = 2, .output_dim = 2, .hidden = {7, 6}, .act = {nn::activation::tanh}}, 3);
@@ -36,13 +35,14 @@ matrix eval(const net_t& net, cpu::const_view x) {
   return out;
 }
 
-// Runs `term` once through a fresh context seeded with `seed`; returns the analytic gradient.
-template <class Term>
+// Runs `term` once through a fresh context seeded with `seed` (pairs from `coupling`); returns
+// the analytic gradient.
+template <class Term, class Coupling = coupling::independent>
 matrix analytic_gradient(net_t& net, const Term& term, const matrix& x, std::uint64_t seed,
-                         double* value = nullptr) {
+                         double* value = nullptr, Coupling coupling = {}) {
   metric::l2 m;
   random_stream rng(seed);
-  ctx_t ctx(net, m, rng);
+  models::step_context<net_t, metric::l2, Coupling> ctx(net, m, rng, coupling);
   net.zero_grad();
   ctx.begin(x, net.gradients());
   const double v = term(ctx);
@@ -143,12 +143,13 @@ TEST_CASE("modified idempotence (NAIGN supp. 7): both halves with their routings
         }) < 1e-6);
 }
 
-TEST_CASE("imle: gradient of the mean over data of the min over candidates", "[losses][gradcheck]") {
+TEST_CASE("imle = pair_regression over nearest_generated: gradient of the mean over data of the min over candidates",
+          "[losses][gradcheck]") {
   net_t net = small_net();
   const matrix x = random_matrix(2, 6, 1, 2.0);
-  const losses::imle term{.weight = 1.0, .candidates_per_sample = 5};
+  const losses::pair_regression term{.weight = 1.0};
   double value = 0;
-  const matrix g = analytic_gradient(net, term, x, 7, &value);
+  const matrix g = analytic_gradient(net, term, x, 7, &value, coupling::nearest_generated{.candidates_per_sample = 5});
   random_stream rng(7);
   const matrix candidates = draw_normal(2, 30, rng);  // M = 5 N, drawn first
   const auto loss = [&] {

@@ -13,7 +13,20 @@
 
 namespace idemgen::cli {
 
-bool is_noised(const std::string& method) { return method == "diffusion" || method == "cdm" || method == "fm"; }
+bool is_noised(const std::string& method) { return find_method(method).noised; }
+
+std::string coupling_of(const options& o) {
+  return o.coupling.empty() ? find_method(o.method).couplings.front() : o.coupling;
+}
+
+std::vector<std::pair<std::string, std::string>> coupling_metadata(const options& o) {
+  const std::string c = coupling_of(o);
+  std::vector<std::pair<std::string, std::string>> meta = {{"coupling", c}};
+  if (c == "nearest") meta.emplace_back("imle_ratio", fmt::format("{}", o.imle_ratio));
+  if (c == "ot" || c == "sinkhorn") meta.emplace_back("ot_ratio", fmt::format("{}", o.ot_ratio));
+  if (c == "sinkhorn") meta.emplace_back("sinkhorn_epsilon", fmt::format("{}", o.sinkhorn_epsilon));
+  return meta;
+}
 
 models::generator_options generator_options_for(const options& o, double ema_decay) {
   models::generator_options g{.optimizer = {.lr = o.lr, .weight_decay = 0.0}, .clip_grad_norm = o.clip,

@@ -16,6 +16,7 @@
 #include "idemgen/io/safetensors.hpp"
 #include "idemgen/models/generator.hpp"
 #include "idemgen/train/trainer.hpp"
+#include "cli/methods.hpp"
 #include "cli/train_on.hpp"
 
 namespace idemgen::cli {
@@ -35,6 +36,7 @@ void write_trajectory_png(const std::string& path, const std::vector<be::matrix>
 
 
 
+int couple_command(int argc, char** argv);
 int train_one_step(const options& o);
 int train_noised(const options& o);
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,

@@ -2,6 +2,9 @@
 // again, and write samples, pictures, a log and metrics.
 //
 //   idemgen train --method naign --dataset grid25 --steps 4000 --out out/naign_grid25
+//   idemgen train --method naign --coupling ot --out out/ot_naign_grid25
+//   idemgen train --method fm --coupling ot --dataset moons --out out/otcfm_moons
+//   idemgen couple --source A.csv --target B.csv --method exact --out pairs.csv
 //   idemgen train --method diffusion --dataset grid25 --out out/edm_grid25
 //   idemgen train --method naign --device cuda --batch 4096 --out out/naign_gpu
 //   idemgen sample --checkpoint out/edm_grid25/model.safetensors --sampler heun --steps 18 --out DIR2
@@ -28,7 +31,12 @@ options parse_train(int argc, char** argv) {
   options o;
   po::options_description desc("idemgen train: train a generator on toy data");
   desc.add_options()("help,h", "show this help")
-      ("method", po::value(&o.method)->default_value(o.method), "ign, naign, naign-minus, diffusion, cdm or fm")
+      ("method", po::value(&o.method)->default_value(o.method), one_of(method_names()).c_str())
+      ("coupling", po::value(&o.coupling), coupling_help().c_str())
+      ("ot-ratio", po::value(&o.ot_ratio)->default_value(o.ot_ratio),
+       "ot, sinkhorn: source candidates M / N (> 1: a rectangular assignment)")
+      ("sinkhorn-epsilon", po::value(&o.sinkhorn_epsilon)->default_value(o.sinkhorn_epsilon),
+       "sinkhorn: entropic epsilon relative to the mean cost")
       ("dataset", po::value(&o.dataset)->default_value(o.dataset),
        "grid25, 8gaussians, moons, rings, checkerboard, swiss_roll, pinwheel")
       ("steps", po::value(&o.steps)->default_value(o.steps), "training steps")
@@ -40,7 +48,7 @@ options parse_train(int argc, char** argv) {
       ("lr-schedule", po::value(&o.lr_schedule)->default_value(o.lr_schedule),
        "constant, or cosine (decay to 0 over --steps)")
       ("warmup", po::value(&o.warmup)->default_value(o.warmup), "linear lr warm-up steps")
-      ("imle-ratio", po::value(&o.imle_ratio)->default_value(o.imle_ratio), "NAIGN: IMLE candidates M / N")
+      ("imle-ratio", po::value(&o.imle_ratio)->default_value(o.imle_ratio), "naign, naign-minus with --coupling nearest: IMLE candidates M / N")
       ("tight-weight", po::value(&o.tight_weight)->default_value(o.tight_weight), "IGN tightness weight")
       ("tight-clamp", po::value(&o.tight_clamp)->default_value(o.tight_clamp), "IGN tightness clamp ratio a (0 = off)")
       ("clip", po::value(&o.clip)->default_value(o.clip), "global gradient-norm clip (0 = off)")
@@ -65,8 +73,16 @@ options parse_train(int argc, char** argv) {
        "write MMD² and mode coverage of 1000 samples to eval.csv every N steps (0 = off)")
       ("out", po::value(&o.out)->required(), "output directory");
   parse_or_exit(desc, argc, argv);
-  if (o.method != "ign" && o.method != "naign" && o.method != "naign-minus" && !is_noised(o.method))
-    usage_error("--method: expected ign, naign, naign-minus, diffusion, cdm or fm, got " + o.method);
+  const method_entry* method = nullptr;
+  try {
+    method = &find_method(o.method);
+  } catch (const error&) {
+    usage_error("--method: expected " + one_of(method_names()) + ", got " + o.method);
+  }
+  if (!o.coupling.empty() && !method->accepts_coupling(o.coupling))
+    usage_error("--coupling: --method " + o.method + " accepts " + one_of(method->couplings) + ", got " + o.coupling);
+  if (!(o.ot_ratio >= 1) || !(o.sinkhorn_epsilon > 0))
+    usage_error("--ot-ratio must be >= 1 and --sinkhorn-epsilon > 0");
   try {
     data::parse_toy(o.dataset);
     nn::parse_activation(o.activation);
@@ -129,13 +145,16 @@ int sample_command(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << "usage: idemgen train [options]    train a model (idemgen train --help)\n"
-                 "       idemgen sample [options]   sample a trained model (idemgen sample --help)\n";
+                 "       idemgen sample [options]   sample a trained model (idemgen sample --help)\n"
+                 "       idemgen couple [options]   optimal pairs between two point clouds (idemgen couple --help)\n";
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
-  if (command != "train" && command != "sample") usage_error("unknown command '" + command + "' (expected: train or sample)");
+  if (command != "train" && command != "sample" && command != "couple")
+    usage_error("unknown command '" + command + "' (expected: train, sample or couple)");
   try {
     if (command == "sample") return sample_command(argc - 1, argv + 1);
+    if (command == "couple") return couple_command(argc - 1, argv + 1);
     const options o = parse_train(argc - 1, argv + 1);
     be::set_num_threads(o.threads);
     return is_noised(o.method) ? train_noised(o) : train_one_step(o);

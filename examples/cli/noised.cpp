@@ -75,9 +75,6 @@ int draw(const velocity_t& vel, const std::string& name, int steps, be::const_vi
                                 trajectory);
 }
 
-bool valid_sampler(bool denoiser, const std::string& s) {
-  return denoiser ? (s == "heun" || s == "euler" || s == "stochastic" || s == "sde") : (s == "euler" || s == "midpoint");
-}
 
 /// CDM's consistency error (evaluation/consistency_error.hpp) at local pairs (σ, 0.8σ) and to
 /// σ' = 0, from states y + σ z on 512 fresh data points, 16 chains of 32 reverse-SDE steps each.
@@ -209,8 +206,8 @@ int write_outputs(const Model& model, data::toy dataset, index_t n, const std::s
   return 0;
 }
 
-std::string default_sampler(const std::string& method) { return method == "fm" ? "euler" : "heun"; }
-int default_steps(const std::string& method) { return method == "fm" ? 100 : 18; }
+std::string default_sampler(const std::string& method) { return find_method(method).samplers.front(); }
+int default_steps(const std::string& method) { return find_method(method).default_sample_steps; }
 
 }  // namespace
 
@@ -220,9 +217,9 @@ int train_noised(const options& o) {
                        o.sigma_data > 0 ? o.sigma_data : data_std(dataset, o.seed)};
   const std::string sampler = o.sampler.empty() ? default_sampler(o.method) : o.sampler;
   const int steps = o.sample_steps > 0 ? o.sample_steps : default_steps(o.method);
-  if (!valid_sampler(o.method != "fm", sampler))
-    usage_error("--sampler: expected " + std::string(o.method == "fm" ? "euler or midpoint" : "heun, euler, stochastic or sde") +
-                " for --method " + o.method + ", got " + sampler);
+  if (!find_method(o.method).accepts_sampler(sampler))
+    usage_error("--sampler: expected " + one_of(find_method(o.method).samplers) + " for --method " + o.method + ", got " +
+                sampler);
   const auto outputs = [&](const auto& model, const trained& t) {
     return write_outputs(model, dataset, o.samples, sampler, steps, o.seed, o.out,
                          fmt::format("  \"method\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
@@ -258,7 +255,7 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
                        train::metadata_real(md, "sigma_data", checkpoint, 0)};
   const data::toy dataset = data::parse_toy(c.dataset);
   const std::string sampler = sampler_arg.empty() ? default_sampler(c.method) : sampler_arg;
-  if (!valid_sampler(c.method != "fm", sampler))
+  if (!find_method(c.method).accepts_sampler(sampler))
     usage_error("--sampler: " + sampler + " does not apply to a " + c.method + " checkpoint");
   if (steps <= 0) steps = default_steps(c.method);
   const auto head = [&](bool ema) {

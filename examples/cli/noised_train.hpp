@@ -40,14 +40,23 @@ template <numeric_backend B>
 trained train_noised_on(const options& o, const noised_config& c, const host_sampler& sample) {
   using mlp_t = nn::mlp<B>;
   const models::generator_options g = generator_options_for(o, o.ema < 0 ? 0.999 : o.ema);
-  const std::vector<std::pair<std::string, std::string>> meta = {
+  std::vector<std::pair<std::string, std::string>> meta = {
       {"cond_dim", std::to_string(c.cond_dim)}, {"fourier_scale", fmt::format("{}", c.fourier_scale)},
       {"sigma_data", fmt::format("{}", c.sigma_data)}, {"cdm_weight", fmt::format("{}", o.cdm_weight)},
       {"cdm_epsilon", fmt::format("{}", o.cdm_epsilon)}};
+  for (auto& kv : coupling_metadata(o)) meta.push_back(std::move(kv));
   mlp_t net = make_noised_net<B>(c, random_stream(o.seed).split(3));
-  if (o.method == "fm") {
-    models::flow_matching<mlp_t> gen(nn::velocity<mlp_t>(std::move(net)), {}, {}, g);
-    return train_and_save(gen, o, sample, meta);
+  if (o.method == "fm") {  // CFM, or OT-CFM over the exact or entropic mini-batch OT coupling
+    const auto with = [&](auto coupling) {
+      models::flow_matching<mlp_t, decltype(coupling)> gen(nn::velocity<mlp_t>(std::move(net)), {}, {}, g, coupling);
+      return train_and_save(gen, o, sample, meta);
+    };
+    const std::string cp = coupling_of(o);
+    if (cp == "ot") return with(coupling::minibatch_ot<>{.candidates_per_sample = o.ot_ratio});
+    if (cp == "sinkhorn")
+      return with(coupling::minibatch_ot<coupling::sinkhorn>{.candidates_per_sample = o.ot_ratio,
+                                                             .sinkhorn_options = {.epsilon = o.sinkhorn_epsilon}});
+    return with(coupling::independent{});
   }
   nn::denoiser<mlp_t> den(std::move(net), make_karras(c.sigma_data));
   if (o.method == "diffusion") {

@@ -26,19 +26,28 @@ trained train_one_step_on(const options& o, const host_sampler& sample) {
   using net_t = nn::mlp<B>;
   net_t net = make_one_step_net<B>(o.width, o.depth, o.activation, random_stream(o.seed).split(3));
   const models::generator_options g = generator_options_for(o, std::max(o.ema, 0.0));
-  const std::vector<std::pair<std::string, std::string>> meta = {{"imle_ratio", fmt::format("{}", o.imle_ratio)}};
+  const auto meta = coupling_metadata(o);
   if (o.method == "ign") {
     models::ign<net_t> gen(std::move(net),
                            models::ign_losses({}, {}, {.weight = o.tight_weight, .clamp_ratio = o.tight_clamp}), {}, g);
     return train_and_save(gen, o, sample, meta);
   }
-  if (o.method == "naign") {
-    models::naign<net_t> gen(std::move(net), models::naign_losses({}, {.candidates_per_sample = o.imle_ratio}, {}), {}, g);
+  // NAIGN and NAIGN− over the chosen coupling: IMLE's nearest candidate, or OT-coupled.
+  const auto with = [&](auto coupling) {
+    using C = decltype(coupling);
+    if (o.method == "naign") {
+      models::naign<net_t, metric::l2, C> gen(std::move(net), {}, {}, g, coupling);
+      return train_and_save(gen, o, sample, meta);
+    }
+    models::naign_minus<net_t, metric::l2, C> gen(std::move(net), {}, {}, g, coupling);
     return train_and_save(gen, o, sample, meta);
-  }
-  models::naign_minus<net_t> gen(std::move(net), models::naign_minus_losses({}, {.candidates_per_sample = o.imle_ratio}),
-                                 {}, g);
-  return train_and_save(gen, o, sample, meta);
+  };
+  const std::string c = coupling_of(o);
+  if (c == "ot") return with(coupling::minibatch_ot<>{.candidates_per_sample = o.ot_ratio});
+  if (c == "sinkhorn")
+    return with(coupling::minibatch_ot<coupling::sinkhorn>{.candidates_per_sample = o.ot_ratio,
+                                                           .sinkhorn_options = {.epsilon = o.sinkhorn_epsilon}});
+  return with(coupling::nearest_generated{.candidates_per_sample = o.imle_ratio});
 }
 
 }  // namespace idemgen::cli

@@ -40,11 +40,18 @@ struct options {
   int sample_steps = 0;       // 0: 18 (diffusion, cdm) or 100 (fm)
   double sigma_data = 0;      // 0: the data's standard deviation (ALGORITHMS Part B trap 8)
   double cdm_weight = 10, cdm_epsilon = 0.05;
+  // Couplings (methods.hpp lists which method accepts which; empty: the method's default).
+  std::string coupling;
+  double ot_ratio = 1, sinkhorn_epsilon = 0.05;
   index_t cond_dim = 32;
   double fourier_scale = 2.0;
 };
 
 bool is_noised(const std::string& method);
+/// The --coupling in force: as given, or the method's default.
+std::string coupling_of(const options& o);
+/// The coupling's settings as checkpoint metadata.
+std::vector<std::pair<std::string, std::string>> coupling_metadata(const options& o);
 /// The generator's optimiser, lr schedule (--lr-schedule, --warmup), clipping, EMA and seed.
 models::generator_options generator_options_for(const options& o, double ema_decay);
 

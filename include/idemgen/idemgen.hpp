@@ -41,3 +41,5 @@ static_assert(nn::network<nn::resmlp<backend::cpu<double>>>, "nn::resmlp must sa
 static_assert(nn::network<nn::denoiser<nn::mlp<backend::cpu<float>>>>, "nn::denoiser must satisfy nn::network");
 static_assert(nn::network<nn::velocity<nn::mlp<backend::cpu<float>>>>, "nn::velocity must satisfy nn::network");
 }  // namespace idemgen
+#include "idemgen/transport/assignment.hpp"
+#include "idemgen/transport/sinkhorn.hpp"

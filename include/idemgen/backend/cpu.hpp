@@ -149,6 +149,8 @@ struct cpu {
   static void copy_to_host(const_view src, Scalar* host) {
     std::copy_n(src.data(), src.size(), host);
   }
+  /// Indices (a coupling's assignment) from host memory.
+  static void copy_from_host(const index_t* host, index_view dst) { std::copy_n(host, dst.size(), dst.data()); }
   static void fill(view x, Scalar value) { std::fill_n(x.data(), x.size(), value); }
   static void scale(view x, Scalar alpha) {
     Scalar* p = x.data();

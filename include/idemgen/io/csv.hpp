@@ -1,7 +1,13 @@
 #pragma once
-// Samples as CSV: header x0,x1,…, one sample (column of the d × n matrix) per row.
+// Samples as CSV: header x0,x1,…, one sample (column of the d × n matrix) per row. The reader
+// takes such a file (or one without a header) and checks it whole before returning anything.
 
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "idemgen/io/atomic_file.hpp"
 
@@ -20,6 +26,58 @@ inline void write_samples_csv(const std::string& path, const double* samples, in
       out << '\n';
     }
   });
+}
+
+/// Points read from a CSV file: d × n, column-major (one row of the file per column).
+struct points {
+  index_t dim = 0, count = 0;
+  std::vector<double> values;
+};
+
+/// Reads one point per line, comma-separated numbers; a first line that does not start with a
+/// number is a header. Every row must have the same number of finite fields. A missing file, a
+/// directory, an empty file, a ragged row or a field that is not a finite number → io_error
+/// naming the file and line.
+inline points read_points_csv(const std::string& path) {
+  const char* where = "io::read_points_csv";
+  if (std::filesystem::is_directory(path)) throw io_error(where, "path", "a CSV file", path + " is a directory");
+  std::ifstream in(path);
+  if (!in) throw io_error(where, "path", "a readable CSV file", path);
+  points p;
+  std::string line;
+  long line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::vector<double> row;
+    std::size_t start = 0;
+    bool header = false;
+    while (start <= line.size()) {
+      const std::size_t end = std::min(line.find(',', start), line.size());
+      const std::string field = line.substr(start, end - start);
+      char* stop = nullptr;
+      const double v = std::strtod(field.c_str(), &stop);
+      const bool number = stop != field.c_str() && *stop == '\0';
+      if (!number && p.count == 0 && row.empty() && line_no == 1) {
+        header = true;
+        break;
+      }
+      if (!number || !std::isfinite(v))
+        throw io_error(where, "file", "finite numbers", fmt::format("'{}' at {}:{}", field, path, line_no));
+      row.push_back(v);
+      start = end + 1;
+    }
+    if (header) continue;
+    if (p.count == 0) p.dim = static_cast<index_t>(row.size());
+    if (static_cast<index_t>(row.size()) != p.dim)
+      throw io_error(where, "file", fmt::format("{} fields per row", p.dim),
+                     fmt::format("{} at {}:{}", row.size(), path, line_no));
+    p.values.insert(p.values.end(), row.begin(), row.end());
+    ++p.count;
+  }
+  if (p.count == 0) throw io_error(where, "file", "at least one point", path + " has none");
+  return p;
 }
 
 }  // namespace idemgen::io

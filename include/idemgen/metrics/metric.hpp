@@ -26,6 +26,12 @@ namespace idemgen::metric {
 ///   m.pairwise<B>(a, b, out)                          out(i, j) = a value that orders like
 ///                                                     D(a_i, b_j) (for nearest-neighbour search)
 /// Ensures: D ≥ 0, D(a, a) = 0, finite gradient at a = b (zero subgradient or smoothing).
+///
+/// A metric that is also a transport cost (what minibatch-OT couplings minimise: a sum of D
+/// over pairs, so the exact value matters, not only its order) adds
+///   m.cost<B>(a, b, out)                              out(i, j) = D(a_i, b_j), ≥ 0 exactly
+/// All four metrics here are. Squared distances come from the backend's
+/// pairwise_squared_distances: exact differences for d ≤ 8, the GEMM identity clamped at 0 above.
 template <class M, class B>
 concept distance = numeric_backend<B> &&
     requires(const M m, typename B::const_view a, typename B::view v, typename B::scalar s) {
@@ -34,7 +40,23 @@ concept distance = numeric_backend<B> &&
   m.template pairwise<B>(a, a, v);
 };
 
+/// A distance that can price an assignment (see above).
+template <class M, class B>
+concept transport_cost = distance<M, B> && requires(const M m, typename B::const_view a, typename B::view v) {
+  m.template cost<B>(a, a, v);
+};
+
 namespace detail {
+/// out = (√(out + ε²) − ε) · scale elementwise (ε = 0: the root of squared distances).
+template <class B>
+void root_of_squares(typename B::view out, double smoothing, double scale) {
+  using S = typename B::scalar;
+  S* p = out.data();
+  const S eps = static_cast<S>(smoothing), k = static_cast<S>(scale);
+  B::parallel_for(out.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) { p[e] = (std::sqrt(p[e] + eps * eps) - eps) * k; });
+}
+inline double per_dim_scale(bool per_dim, index_t d) { return per_dim ? 1.0 / static_cast<double>(d) : 1.0; }
+
 template <class B>
 void check_pair(const char* where, typename B::const_view a, typename B::const_view b,
                 typename B::const_view per_sample, typename B::const_view grad_a) {
@@ -122,6 +144,11 @@ struct l2 {
   void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
     B::pairwise_squared_distances(a, b, out);  // monotone in ‖·‖
   }
+  template <numeric_backend B>
+  void cost(typename B::const_view a, typename B::const_view b, typename B::view out) const {
+    B::pairwise_squared_distances(a, b, out);
+    detail::root_of_squares<B>(out, smoothing, detail::per_dim_scale(per_dim, a.rows()));
+  }
 };
 
 struct squared_l2 {
@@ -138,6 +165,11 @@ struct squared_l2 {
   template <numeric_backend B>
   void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
     B::pairwise_squared_distances(a, b, out);
+  }
+  template <numeric_backend B>
+  void cost(typename B::const_view a, typename B::const_view b, typename B::view out) const {
+    B::pairwise_squared_distances(a, b, out);
+    if (per_dim) B::scale(out, static_cast<typename B::scalar>(detail::per_dim_scale(per_dim, a.rows())));
   }
 };
 
@@ -156,6 +188,11 @@ struct pseudo_huber {
   template <numeric_backend B>
   void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
     B::pairwise_squared_distances(a, b, out);  // monotone in ‖·‖
+  }
+  template <numeric_backend B>
+  void cost(typename B::const_view a, typename B::const_view b, typename B::view out) const {
+    const double cc = c >= 0 ? c : 0.00054 * std::sqrt(static_cast<double>(a.rows()));
+    l2{.smoothing = cc, .per_dim = per_dim}.cost<B>(a, b, out);
   }
 };
 
@@ -188,6 +225,11 @@ struct l1 {
       for (index_t k = 0; k < d; ++k) s += std::abs(pa[k + i * d] - pb[k + j * d]);
       po[i + j * m] = s;
     });
+  }
+  template <numeric_backend B>
+  void cost(typename B::const_view a, typename B::const_view b, typename B::view out) const {
+    pairwise<B>(a, b, out);
+    if (per_dim) B::scale(out, static_cast<typename B::scalar>(detail::per_dim_scale(per_dim, a.rows())));
   }
 };
 

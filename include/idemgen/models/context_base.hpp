@@ -1,15 +1,22 @@
 #pragma once
-// What every step context shares (models/step_context.hpp for schedule::none,
-// models/noised_step_context.hpp otherwise): the network, the metric, the random stream, the
-// data batch, the gradient buffer, the unit noise z drawn once per step, scratch matrices and
-// the terms' own buffers. Buffers persist across steps: a step in steady state allocates nothing.
+// What every step context shares (models/step_context.hpp for one-step models,
+// models/noised_step_context.hpp for noised ones): the network, the metric, the random stream,
+// the data batch, the gradient buffer, the coupling with its state and the step's pairs (made
+// at first use, so a method whose terms use none draws nothing for them), the unit noise z
+// drawn once per step, scratch matrices and the terms' own buffers. Buffers persist across
+// steps: a step in steady state allocates nothing. Derived is the concrete context (the
+// coupling sees it, for its image()).
+
+#include <optional>
 
 #include "idemgen/core/concepts.hpp"
+#include "idemgen/core/errors.hpp"
+#include "idemgen/couplings/coupling.hpp"
 #include "idemgen/models/term_states.hpp"
 
 namespace idemgen::models {
 
-template <class Net, class Metric>
+template <class Derived, class Net, class Metric, class Coupling>
 class context_base {
  public:
   using backend_type = typename Net::backend_type;
@@ -18,8 +25,11 @@ class context_base {
   using view = typename B::view;
   using const_view = typename B::const_view;
   using cache = typename Net::cache;
+  using coupling_type = Coupling;
+  using pairing = idemgen::coupling::pairing<B>;
 
-  context_base(const Net& net, const Metric& metric, random_stream& rng) : net_(&net), metric_(&metric), rng_(&rng) {}
+  context_base(const Net& net, const Metric& metric, random_stream& rng, Coupling c = {})
+      : net_(&net), metric_(&metric), rng_(&rng), coupling_(std::move(c)) {}
 
   const Net& net() const { return *net_; }
   const Metric& metric() const { return *metric_; }
@@ -27,6 +37,8 @@ class context_base {
   view grads() const { return grads_; }
   index_t batch() const { return data_.cols(); }
   index_t dim() const { return data_.rows(); }
+  /// The step's data batch (the coupling's targets).
+  const_view batch_data() const { return data_; }
 
   /// z ~ N(0, I), the shape of the data batch, drawn once per step.
   const_view z() {
@@ -37,6 +49,20 @@ class context_base {
     }
     return z_;
   }
+
+  /// The step's (source, target) pairs: from the coupling at first use, or as handed to
+  /// begin_on_pairs.
+  const pairing& pairs() {
+    if (!have_pairs_) {
+      if constexpr (idemgen::coupling::policy<Coupling, Derived>)
+        pairs_ = coupling_(static_cast<Derived&>(*this), coupling_state_);
+      have_pairs_ = true;
+    }
+    return pairs_;
+  }
+  const Coupling& coupling() const { return coupling_; }
+  Coupling& coupling() { return coupling_; }
+  idemgen::coupling::state_t<Coupling, B>& coupling_state() { return coupling_state_; }
 
   /// A term's own buffers (models/term_states.hpp).
   template <class State>
@@ -53,7 +79,17 @@ class context_base {
   void start(const_view data, view grads) {
     data_ = data;
     grads_ = grads;
-    have_z_ = false;
+    have_z_ = have_pairs_ = false;
+  }
+  /// Starts a step on pairs made elsewhere (stored teacher pairs, say): target is the batch.
+  void start_on_pairs(const_view source, const_view target, view grads) {
+    idemgen::detail::require_shape(source.rows() == target.rows() && source.cols() == target.cols(),
+                                   "train_step_on_pairs", "source",
+                                   fmt::format("{}x{}", target.rows(), target.cols()),
+                                   fmt::format("{}x{}", source.rows(), source.cols()));
+    start(target, grads);
+    pairs_ = {source, target};
+    have_pairs_ = true;
   }
   const_view data() const { return data_; }
 
@@ -66,7 +102,10 @@ class context_base {
   view grads_;
   typename B::matrix z_, scratch_[4];
   term_states states_;
-  bool have_z_ = false;
+  Coupling coupling_;
+  idemgen::coupling::state_t<Coupling, B> coupling_state_;
+  pairing pairs_;
+  bool have_z_ = false, have_pairs_ = false;
 };
 
 }  // namespace idemgen::models

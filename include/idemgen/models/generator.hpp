@@ -1,7 +1,9 @@
 #pragma once
 // generator<Net, Metric, Schedule, Coupling, Losses>: every method here is one composition of
-// these five policies (DESIGN §1). train_step zeroes the gradients, runs the loss terms, clips,
-// steps AdamW, updates the EMA, and returns the value of every term.
+// these five policies. train_step zeroes the gradients, runs the loss terms, clips, steps AdamW,
+// updates the EMA, and returns the value of every term. The terms take the step's (source,
+// target) pairs from the Coupling (couplings/coupling.hpp), made at first use in the step;
+// train_step_on_pairs hands the step pairs made elsewhere.
 // With schedule::none, Net is f itself and the terms see a step_context (f(x), f(z), f(f(z))…);
 // with a noise schedule, Net is a model that carries that schedule — nn::denoiser<F, karras|vp>
 // or nn::velocity<F, linear> — and the terms see a noised_step_context (y, z, σ or t, the anchor
@@ -14,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "idemgen/couplings/coupling.hpp"
 #include "idemgen/couplings/independent.hpp"
 #include "idemgen/losses/loss_set.hpp"
 #include "idemgen/metrics/metric.hpp"
@@ -41,13 +44,13 @@ template <class Net, class Metric, class Schedule, class Coupling, class Losses>
 class generator;
 
 namespace detail {
-template <class Net, class Metric, class Schedule>
+template <class Net, class Metric, class Schedule, class Coupling>
 struct context_for {
-  using type = noised_step_context<Net, Metric, Schedule>;
+  using type = noised_step_context<Net, Metric, Schedule, Coupling>;
 };
-template <class Net, class Metric>
-struct context_for<Net, Metric, schedule::none> {
-  using type = step_context<Net, Metric>;
+template <class Net, class Metric, class Coupling>
+struct context_for<Net, Metric, schedule::none, Coupling> {
+  using type = step_context<Net, Metric, Coupling>;
 };
 
 template <class Net, class Schedule>
@@ -79,9 +82,11 @@ class generator {
                 "that carries that same schedule — nn::denoiser<F, Schedule> (schedule::karras, "
                 "schedule::vp) or nn::velocity<F, Schedule> (schedule::linear); see "
                 "include/idemgen/nn/denoiser.hpp and velocity.hpp");
-  static_assert(std::is_same_v<Coupling, coupling::independent>,
-                "generator<..., Coupling, ...>: only coupling::independent exists so far");
-  using context_type = typename detail::context_for<Net, Metric, Schedule>::type;
+  using context_type = typename detail::context_for<Net, Metric, Schedule, Coupling>::type;
+  static_assert(idemgen::coupling::policy<Coupling, context_type>,
+                "generator<..., Coupling, ...>: Coupling must be a coupling — a static name, a "
+                "state<B> template and pairing<B> operator()(context&, state<B>&) const; see "
+                "include/idemgen/couplings/coupling.hpp (independent, nearest_generated, minibatch_ot)");
   static_assert(detail::all_terms_valid<context_type, Losses>::value,
                 "generator<..., Losses>: Losses must be losses::set<Terms...> where every term "
                 "has a static name and double operator()(context&) const for this schedule's "
@@ -103,11 +108,12 @@ class generator {
     bool finite = true;                      // false: the optimiser step was skipped
   };
 
-  generator(Net net, Losses losses = {}, Metric metric = {}, generator_options options = {})
+  generator(Net net, Losses losses = {}, Metric metric = {}, generator_options options = {},
+            Coupling coupling = {})
       : net_(std::move(net)), losses_(std::move(losses)), metric_(std::move(metric)),
         options_(options), optimizer_(options.optimizer),
         ema_(optim::ema_options{.decay = options.ema_decay > 0 ? options.ema_decay : 0.999}),
-        rng_(options.seed), context_(net_, metric_, rng_) {
+        rng_(options.seed), context_(net_, metric_, rng_, std::move(coupling)) {
     if constexpr (std::is_same_v<Schedule, schedule::none>)
       idemgen::detail::require_option(net_.cond_rows() == 0, "generator", "net",
                                       "an unconditioned network (schedule::none)",
@@ -124,9 +130,43 @@ class generator {
   /// the optimiser step and reports finite = false (the trainer's divergence guard acts on it).
   step_result train_step(const_view x) {
     idemgen::detail::require_dim("generator::train_step", "x", "rows", net_.input_dim(), x.rows());
-    step_result r;
     net_.zero_grad();
     context_.begin(x, net_.gradients());
+    return run_terms();
+  }
+
+  /// One optimisation step on pairs made elsewhere: source(:, j) ↔ target(:, j) (both
+  /// dim × batch); the coupling is not called, and target is the step's data batch.
+  step_result train_step_on_pairs(const_view source, const_view target) {
+    idemgen::detail::require_dim("generator::train_step_on_pairs", "target", "rows", net_.input_dim(),
+                                 target.rows());
+    net_.zero_grad();
+    context_.begin_on_pairs(source, target, net_.gradients());
+    return run_terms();
+  }
+
+  Net& net() { return net_; }
+  const Net& net() const { return net_; }
+  const Metric& metric() const { return metric_; }
+  Losses& losses() { return losses_; }
+  const Coupling& coupling() const { return context_.coupling(); }
+  /// What the coupling measured in this step (minibatch_ot: costs, iterations, convergence).
+  const auto& coupling_state() { return context_.coupling_state(); }
+  optim::adamw<B>& optimizer() { return optimizer_; }
+  optim::ema<B>& ema() { return ema_; }
+  bool has_ema() const { return options_.ema_decay > 0 && ema_.updates() > 0; }
+  random_stream& rng() { return rng_; }
+  long steps() const { return steps_; }
+  void set_steps(long s) { steps_ = s; }
+  const generator_options& options() const { return options_; }
+  /// A factor on every learning rate (the divergence guard lowers it).
+  double lr_scale() const { return lr_scale_; }
+  void set_lr_scale(double s) { lr_scale_ = s; }
+  double learning_rate() const { return optimizer_.learning_rate(); }
+
+ private:
+  step_result run_terms() {
+    step_result r;
     std::size_t k = 0;
     std::apply(
         [&](const auto&... term) {
@@ -148,23 +188,6 @@ class generator {
     return r;
   }
 
-  Net& net() { return net_; }
-  const Net& net() const { return net_; }
-  const Metric& metric() const { return metric_; }
-  Losses& losses() { return losses_; }
-  optim::adamw<B>& optimizer() { return optimizer_; }
-  optim::ema<B>& ema() { return ema_; }
-  bool has_ema() const { return options_.ema_decay > 0 && ema_.updates() > 0; }
-  random_stream& rng() { return rng_; }
-  long steps() const { return steps_; }
-  void set_steps(long s) { steps_ = s; }
-  const generator_options& options() const { return options_; }
-  /// A factor on every learning rate (the divergence guard lowers it).
-  double lr_scale() const { return lr_scale_; }
-  void set_lr_scale(double s) { lr_scale_ = s; }
-  double learning_rate() const { return optimizer_.learning_rate(); }
-
- private:
   Net net_;
   Losses losses_;
   Metric metric_;

@@ -1,7 +1,9 @@
 #pragma once
 // What the loss terms of one training step of a noised model (denoiser D_θ(x; σ) or velocity
-// v_θ(x, t)) share: the clean batch y, the unit noise z, one noise level per sample (σ or t, drawn
-// from the schedule's training distribution), the noised batch x = schedule.noise(y, z, level),
+// v_θ(x, t)) share: the coupled pair (z, y) of unit noise and clean data — from the coupling,
+// which prices z against y itself (image() is the identity: OT-CFM's z ↔ y assignment) — one
+// noise level per sample (σ or t, drawn from the schedule's training distribution after the
+// pairs), the noised batch x = schedule.noise(y, z, level),
 // and the anchor call model(x, level) with its cache — computed once per step and used by DSM,
 // flow matching and CDM's consistency term alike (CDM §5: the consistency term starts from the
 // same noised data point as DSM).
@@ -11,6 +13,7 @@
 // gradient from two terms for the price of one backward).
 
 #include "idemgen/core/concepts.hpp"
+#include "idemgen/couplings/independent.hpp"
 #include "idemgen/models/context_base.hpp"
 #include "idemgen/nn/network.hpp"
 
@@ -27,9 +30,10 @@ IDEMGEN_HOST_DEVICE S loss_weight_of(const Schedule& s, S level) {
 }
 }  // namespace detail
 
-template <class Net, class Metric, class Schedule>
-class noised_step_context : public context_base<Net, Metric> {
-  using base = context_base<Net, Metric>;
+template <class Net, class Metric, class Schedule, class Coupling = coupling::independent>
+class noised_step_context
+    : public context_base<noised_step_context<Net, Metric, Schedule, Coupling>, Net, Metric, Coupling> {
+  using base = context_base<noised_step_context<Net, Metric, Schedule, Coupling>, Net, Metric, Coupling>;
   using base::net_;
   using base::rng_;
 
@@ -45,11 +49,16 @@ class noised_step_context : public context_base<Net, Metric> {
   using base::base;
   using base::batch;
   using base::dim;
-  using base::z;
+  using base::pairs;
 
   /// Starts a step on clean batch y, accumulating parameter gradients into `grads`.
   void begin(const_view y, view grads) {
     this->start(y, grads);
+    have_level_ = have_noised_ = have_anchor_ = anchor_gradient_used_ = false;
+  }
+  /// Starts a step on pairs (z, y) made elsewhere (stored teacher pairs, say).
+  void begin_on_pairs(const_view z_source, const_view y_target, view grads) {
+    this->start_on_pairs(z_source, y_target, grads);
     have_level_ = have_noised_ = have_anchor_ = anchor_gradient_used_ = false;
   }
 
@@ -60,8 +69,11 @@ class noised_step_context : public context_base<Net, Metric> {
   }
 
   const Schedule& schedule() const { return net_->schedule(); }
-  /// The clean batch y (unit noise z is z(), from the base).
-  const_view y() const { return this->data(); }
+  /// The coupled pair: clean data y and the unit noise z paired with it (column by column).
+  const_view y() { return pairs().target; }
+  const_view z() { return pairs().source; }
+  /// The coupling compares noise and data directly.
+  const_view image(const_view sources, view) const { return sources; }
   /// One training noise level per sample (σ for karras/vp, t for linear), 1 × batch.
   const_view level() {
     if (!have_level_) {
@@ -75,7 +87,7 @@ class noised_step_context : public context_base<Net, Metric> {
   const_view noised() {
     if (!have_noised_) {
       noised_.resize(dim(), batch());
-      const const_view unit = z();  // z before σ: a fixed order of draws from the stream
+      const const_view unit = z();  // the pairs before σ: a fixed order of draws from the stream
       const const_view lev = level();
       schedule().template noise<B>(y(), unit, lev, noised_);
       have_noised_ = true;

@@ -90,6 +90,10 @@ struct cuda<float> {
     memcpy(host, src.data(), src.size(), cudaMemcpyDeviceToHost, "cuda::copy_to_host");
     synchronize();
   }
+  /// Indices (a coupling's assignment) from host memory.
+  static void copy_from_host(const index_t* host, index_view dst) {
+    memcpy(dst.data(), host, dst.size(), cudaMemcpyHostToDevice, "cuda::copy_from_host");
+  }
   static void fill(view x, float value) {
     float* p = x.data();
     parallel_for(x.size(), [=] IDEMGEN_HOST_DEVICE(index_t i) { p[i] = value; });

@@ -1,0 +1,68 @@
+#pragma once
+// The coupling axis: a coupling makes the step's (source, target) pairs from the data batch, the
+// random stream and, where it needs one, the model. Every method takes its pairs from its
+// coupling; a step can also be handed pairs made elsewhere (generator::train_step_on_pairs).
+//
+// A coupling C is a small value type (its options) with
+//   C::name                                 a short name for logs and checkpoints
+//   C::state<B>                             its buffers, kept by the step context across steps
+//   c(ctx, state) → pairing<B>              the pairs of this step
+// and sees of the step context ctx only:
+//   ctx.batch_data()    the data batch (d × N): the targets
+//   ctx.dim(), ctx.batch(), ctx.rng(), ctx.metric()
+//   ctx.image(sources, buffer) → view       the sources' image in the space the pairs are priced
+//                                           in: f(z) for a one-step model (NAIGN compares f(z_j)
+//                                           with x_i), z itself for a noised model (OT-CFM
+//                                           compares z with y)
+// The pairing's views stay valid until the next step. Each coupling is one header here:
+// independent, nearest_generated (IMLE's search), minibatch_ot (exact or Sinkhorn).
+
+#include <concepts>
+#include <type_traits>
+
+#include "idemgen/core/concepts.hpp"
+
+namespace idemgen::coupling {
+
+/// Column j of `source` is paired with column j of `target`.
+template <class B>
+struct pairing {
+  typename B::const_view source, target;
+};
+
+/// What a coupling measured in its last call (minibatch_ot fills it; the others leave zeros).
+struct report {
+  double coupled_cost = 0;      // Σ_j cost(source_j, target_j) of the pairs made
+  double independent_cost = 0;  // Σ_j cost of the first N sources in draw order (no coupling)
+  int iterations = 0;           // solver iterations (Dijkstra searches or Sinkhorn sweeps)
+  bool converged = true;
+  double marginal_error = 0;    // Sinkhorn: Σ_j |(Pᵀ1)_j − 1/N| at the end
+};
+
+/// C is a coupling for step context Ctx.
+template <class C, class Ctx>
+concept policy = requires { typename C::template state<typename Ctx::backend_type>; } &&
+                 requires(const C c, Ctx& ctx, typename C::template state<typename Ctx::backend_type>& s) {
+                   { C::name } -> std::convertible_to<const char*>;
+                   { c(ctx, s) } -> std::same_as<pairing<typename Ctx::backend_type>>;
+                 };
+
+namespace detail {
+struct no_state {};
+template <class C, class B>
+struct state_of {
+  using type = no_state;
+};
+template <class C, class B>
+  requires requires { typename C::template state<B>; }
+struct state_of<C, B> {
+  using type = typename C::template state<B>;
+};
+}  // namespace detail
+
+/// C's state for backend B, or an empty struct when C is not a coupling (so that the
+/// generator's static_assert, not a cascade of errors, says what is wrong).
+template <class C, class B>
+using state_t = typename detail::state_of<C, B>::type;
+
+}  // namespace idemgen::coupling

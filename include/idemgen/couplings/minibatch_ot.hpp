@@ -1,0 +1,112 @@
+#pragma once
+// coupling::minibatch_ot<Solver> — a one-to-one assignment between M = ⌈ratio · N⌉ fresh source
+// draws z_j ~ N(0, I) and the N data points, minimising the summed metric cost of the pairs,
+// Σ_i D(image(z_{π(i)}), x_i) (Pooladian et al. 2023; Tong et al. 2024; LMM eq. 10):
+//   - noised models price z against y (image = identity): OT-CFM with squared_l2 (ratio 1);
+//   - one-step models price f(z_j) against x_i: OT-coupled NAIGN, where every data point gets its
+//     own candidate (IMLE's nearest candidate may serve many), so an uneven split of the
+//     generated mass over the modes costs something. ratio > 1 is a rectangular assignment.
+// Solvers:
+//   exact     transport::assignment_solver — every target once, every source at most once.
+//   sinkhorn  transport::sinkhorn_solver (log domain, ε relative to mean(C)); the pairs are drawn
+//             from the plan without replacement (transport::draw_pairs).
+// The cost needs the exact metric value (metric::transport_cost). On a device backend the
+// cost matrix travels to the host for the solver and the assignment back.
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "idemgen/core/errors.hpp"
+#include "idemgen/couplings/coupling.hpp"
+#include "idemgen/metrics/metric.hpp"
+#include "idemgen/transport/assignment.hpp"
+#include "idemgen/transport/sinkhorn.hpp"
+
+namespace idemgen::coupling {
+
+/// Solver tags.
+struct exact {
+  static constexpr const char* name = "exact";
+  using solver_type = transport::assignment_solver;
+};
+struct sinkhorn {
+  static constexpr const char* name = "sinkhorn";
+  using solver_type = transport::sinkhorn_solver;
+};
+
+template <class Solver = exact>
+struct minibatch_ot {
+  static_assert(std::is_same_v<Solver, exact> || std::is_same_v<Solver, sinkhorn>,
+                "coupling::minibatch_ot<Solver>: Solver is coupling::exact or coupling::sinkhorn");
+  static constexpr const char* name = std::is_same_v<Solver, exact> ? "minibatch_ot" : "minibatch_sinkhorn";
+  double candidates_per_sample = 1.0;             // M / N ≥ 1
+  transport::sinkhorn_options sinkhorn_options = {};  // sinkhorn only
+
+  template <class B>
+  struct state {
+    using S = typename B::scalar;
+    typename B::matrix candidates, images, costs, selected;
+    typename B::index_matrix assigned;
+    std::vector<S> host_costs;             // device backends only
+    std::vector<index_t> host_assigned;
+    std::vector<char> taken;
+    std::vector<double> weights;           // sinkhorn's draw
+    typename Solver::solver_type solver;
+    coupling::report last;
+  };
+
+  template <class Ctx>
+  pairing<typename Ctx::backend_type> operator()(Ctx& ctx, state<typename Ctx::backend_type>& s) const {
+    using B = typename Ctx::backend_type;
+    using S = typename B::scalar;
+    static_assert(metric::transport_cost<std::remove_cvref_t<decltype(ctx.metric())>, B>,
+                  "coupling::minibatch_ot: the metric must be a transport cost (m.cost<B>(a, b, out) "
+                  "giving D(a_i, b_j) exactly; see include/idemgen/metrics/metric.hpp)");
+    idemgen::detail::require_option(candidates_per_sample >= 1, "coupling::minibatch_ot",
+                                    "candidates_per_sample", ">= 1", fmt::format("{}", candidates_per_sample));
+    const index_t n = ctx.batch(), d = ctx.dim();
+    const index_t m = static_cast<index_t>(std::ceil(candidates_per_sample * static_cast<double>(n)));
+    s.candidates.resize(d, m);
+    s.images.resize(d, m);
+    B::fill_normal(s.candidates, ctx.rng());
+    const auto images = ctx.image(s.candidates, s.images);
+    s.costs.resize(m, n);
+    ctx.metric().template cost<B>(images, ctx.batch_data(), s.costs);
+    matrix_view<const S> host(nullptr, m, n);
+    if constexpr (std::is_same_v<typename B::space, host_space>) {
+      host = matrix_view<const S>(s.costs.data(), m, n);
+    } else {
+      s.host_costs.resize(static_cast<std::size_t>(m * n));
+      B::copy_to_host(s.costs, s.host_costs.data());
+      host = matrix_view<const S>(s.host_costs.data(), m, n);
+    }
+    s.host_assigned.resize(static_cast<std::size_t>(n));
+    s.last = {};
+    for (index_t j = 0; j < n; ++j) s.last.independent_cost += static_cast<double>(host(j, j));
+    if constexpr (std::is_same_v<Solver, exact>) {
+      const auto& a = s.solver.solve(host);
+      std::copy(a.source_of.begin(), a.source_of.end(), s.host_assigned.begin());
+      s.last.iterations = static_cast<int>(a.augmentations);
+    } else {
+      const auto& plan = s.solver.solve(host, sinkhorn_options);
+      transport::draw_pairs(host, plan, ctx.rng(), s.host_assigned, s.weights, s.taken);
+      s.last.iterations = plan.iterations;
+      s.last.converged = plan.converged;
+      s.last.marginal_error = plan.marginal_error;
+    }
+    for (index_t j = 0; j < n; ++j)
+      s.last.coupled_cost += static_cast<double>(host(s.host_assigned[static_cast<std::size_t>(j)], j));
+    s.assigned.resize(1, n);
+    B::copy_from_host(s.host_assigned.data(), s.assigned);
+    s.selected.resize(d, n);
+    B::gather_columns(s.candidates, s.assigned, s.selected);
+    return {s.selected, ctx.batch_data()};
+  }
+};
+
+}  // namespace idemgen::coupling
