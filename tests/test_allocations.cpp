@@ -139,7 +139,7 @@ long generator_allocations(Generator& gen) {
   return allocations.load();
 }
 
-TEST_CASE("a generator's training step allocates nothing: NAIGN, EDM, CDM, flow matching", "[allocations]") {
+TEST_CASE("a generator's training step allocates nothing: NAIGN, EDM, CDM, flow matching, OT couplings", "[allocations]") {
   using net_t = nn::mlp<be>;
   const auto conditioned = [] {
     return net_t({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}, .cond = {.dim = 8}}, 0);
@@ -160,6 +160,17 @@ TEST_CASE("a generator's training step allocates nothing: NAIGN, EDM, CDM, flow 
   SECTION("flow matching") {
     models::flow_matching<net_t> gen(nn::velocity<net_t>(conditioned()), {}, {}, opt);
     CHECK(generator_allocations(gen) == 0);
+  }
+  SECTION("OT-coupled naign, M = 2 N (rectangular exact assignment)") {
+    models::ot_naign<net_t> gen(net_t({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}}, 0), {}, {}, opt,
+                                {.candidates_per_sample = 2});
+    CHECK(generator_allocations(gen) == 0);
+  }
+  SECTION("OT-CFM, exact and sinkhorn") {
+    models::ot_flow_matching<net_t> exact(nn::velocity<net_t>(conditioned()), {}, {}, opt);
+    CHECK(generator_allocations(exact) == 0);
+    models::ot_flow_matching<net_t, coupling::sinkhorn> entropic(nn::velocity<net_t>(conditioned()), {}, {}, opt);
+    CHECK(generator_allocations(entropic) == 0);
   }
 }
 

@@ -22,11 +22,11 @@ mlp_t small_mlp(std::uint64_t seed) {
 }
 
 /// Value of `term` on batch y with a context seeded by `seed`, and (optionally) its gradient.
-template <class Model, class Term>
-double run_term(const Model& model, const Term& term, const matrix& y, std::uint64_t seed, cpu::view grads = {}) {
+template <class Model, class Term, class Metric = metric::squared_l2>
+double run_term(const Model& model, const Term& term, const matrix& y, std::uint64_t seed, cpu::view grads = {},
+                Metric m = {}) {
   random_stream rng(seed);
-  const metric::squared_l2 m;
-  models::noised_step_context<Model, metric::squared_l2, typename Model::schedule_type> ctx(model, m, rng);
+  models::noised_step_context<Model, Metric, typename Model::schedule_type> ctx(model, m, rng);
   matrix scratch_grads(model.parameter_count(), 1);
   ctx.begin(y, grads.data() ? grads : cpu::view(scratch_grads));
   const double v = term(ctx);
@@ -34,13 +34,13 @@ double run_term(const Model& model, const Term& term, const matrix& y, std::uint
   return v;
 }
 
-template <class Model, class Term>
-void check_term_gradient(Model& model, const Term& term, const matrix& y) {
+template <class Model, class Term, class Metric = metric::squared_l2>
+void check_term_gradient(Model& model, const Term& term, const matrix& y, Metric m = {}) {
   matrix grads(model.parameter_count(), 1);
   cpu::fill(grads, 0.0);
-  const double value = run_term(model, term, y, 11, grads);
+  const double value = run_term(model, term, y, 11, grads, m);
   CHECK(std::isfinite(value));
-  const auto numeric = numerical_gradient([&] { return term.weight * run_term(model, term, y, 11); },
+  const auto numeric = numerical_gradient([&] { return term.weight * run_term(model, term, y, 11, {}, m); },
                                           model.parameters().data(), model.parameter_count());
   CHECK(relative_error(grads.data(), numeric) < 1e-6);
 }
@@ -64,6 +64,31 @@ TEST_CASE("DSM: value is mean λ(σ)‖D − y‖² and its gradient matches fin
     for (index_t i = 0; i < 2; ++i)
       expected += den.schedule().loss_weight(sigma(0, j)) * std::pow(d[i + 2 * j] - y(i, j), 2) / 7;
   CHECK(run_term(den, losses::denoising_score_matching{}, y, 11) == Approx(expected).epsilon(1e-12));
+}
+
+TEST_CASE("DSM honours the model's metric: l1 is mean λ(σ) Σ|D − y| with a matching gradient, and l1, l2, squared_l2 differ",
+          "[diffusion][gradcheck]") {
+  denoiser_t den(small_mlp(1), schedule::karras{.sigma_data = 0.8});
+  const matrix y = random_matrix(2, 7, 2);
+  check_term_gradient(den, losses::denoising_score_matching{.weight = 0.7}, y, metric::l1{});
+  check_term_gradient(den, losses::denoising_score_matching{.weight = 0.7}, y, metric::l2{.smoothing = 1e-3});
+  random_stream rng(11);
+  matrix z(2, 7), sigma(1, 7), x(2, 7);
+  cpu::fill_normal(z, rng);
+  den.schedule().sample_training_level<cpu>(sigma, rng);
+  den.schedule().noise<cpu>(y, z, sigma, x);
+  denoiser_t::cache c;
+  const auto d = den.forward(x, sigma, c);
+  double l1 = 0;
+  for (index_t j = 0; j < 7; ++j)
+    l1 += den.schedule().loss_weight(sigma(0, j)) * (std::abs(d(0, j) - y(0, j)) + std::abs(d(1, j) - y(1, j))) / 7;
+  const losses::denoising_score_matching dsm{};
+  CHECK(run_term(den, dsm, y, 11, {}, metric::l1{}) == Approx(l1).epsilon(1e-12));
+  const double v1 = run_term(den, dsm, y, 11, {}, metric::l1{}), v2 = run_term(den, dsm, y, 11, {}, metric::l2{}),
+               vsq = run_term(den, dsm, y, 11, {}, metric::squared_l2{});
+  CHECK(v1 != v2);
+  CHECK(v2 != vsq);
+  CHECK(v1 != vsq);
 }
 
 TEST_CASE("DSM under the vp schedule: gradient matches finite differences", "[diffusion][gradcheck]") {

@@ -111,6 +111,21 @@ TEST_CASE("assignment: a dual certificate on noise-to-data and uniform costs up 
   check_certificate(cpu::const_view(cr), solver.solve(cpu::const_view(cr)), 1e-9);
 }
 
+TEST_CASE("assignment: the auction warm start changes the path, not the optimum", "[transport]") {
+  transport::assignment_solver warm, cold;
+  cold.warm_start = false;
+  for (std::uint64_t seed : {1, 2, 3}) {
+    const auto c = noise_to_data_costs<cpu>(512, 512, seed);
+    const auto& a = warm.solve(cpu::const_view(c));
+    const auto& b = cold.solve(cpu::const_view(c));
+    CHECK(a.auction_bids > 0);
+    CHECK(b.auction_bids == 0);
+    CHECK(a.scanned < b.scanned / 4);  // what the warm start is for
+    CHECK(a.cost == Approx(b.cost).epsilon(1e-12));
+    check_certificate(cpu::const_view(c), a, 1e-9);
+  }
+}
+
 TEST_CASE("assignment: non-finite costs and fewer sources than targets are rejected", "[transport][errors]") {
   transport::assignment_solver solver;
   matrix c = uniform_costs(4, 4, 1);

@@ -222,9 +222,9 @@ int train_noised(const options& o) {
                 sampler);
   const auto outputs = [&](const auto& model, const trained& t) {
     return write_outputs(model, dataset, o.samples, sampler, steps, o.seed, o.out,
-                         fmt::format("  \"method\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
+                         fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
                                      "  \"train_seconds\": {:.4g},\n  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
-                                     o.method, o.device, t.report.steps, t.report.seconds, t.report.recoveries,
+                                     o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.recoveries,
                                      c.sigma_data));
   };
   // Train on the chosen backend; sample (eval.csv during training, outputs after) on the CPU.

@@ -68,9 +68,9 @@ int train_one_step(const options& o) {
   const trained t = o.device == "cuda" ? train_one_step_cuda(o, sample) : train_one_step_on<be>(o, sample);
   load_parameters(host, t.parameters);
   return write_outputs(host, data::parse_toy(o.dataset), o.samples, 2, o.seed, o.out,
-                       fmt::format("  \"method\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
+                       fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
                                    "  \"train_seconds\": {:.4g},\n  \"recoveries\": {},\n",
-                                   o.method, o.device, t.report.steps, t.report.seconds, t.report.recoveries));
+                                   o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.recoveries));
 }
 
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,

@@ -1,5 +1,5 @@
 #pragma once
-// CDM's consistency (martingale) term (Daras et al. 2023 §4–5; ALGORITHMS Part B §2.2–2.4), with
+// CDM's consistency (martingale) term (Daras et al. 2023 §4–5, Thm. 4.2), with
 // the unbiased two-chain estimator of the authors' code. From the step's noised data point
 // x = y + σ z (the same x as DSM) and the anchor h0 = D_θ(x; σ):
 //   σ' = max(σ − ε, σ_floor), ε ~ U[0, ε_max]
@@ -11,11 +11,13 @@
 // batch can make it negative (trap 4). Gradients flow through all three final calls — h1, h2
 // (one call over both chains, 2n columns) and the anchor h0 (trap 3). Samples with
 // σ − σ_floor < 1e-6 are left out (trap 5: the code would step upwards).
-// `weight` is λ_c: unstated in the paper; 10 is the authors' train.py default (§2.4, trap 6).
+// `weight` is λ_c: unstated in the paper; 10 is the authors' train.py default (the paper does not state it).
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
+#include "idemgen/metrics/metric.hpp"
 #include "idemgen/models/noised_step_context.hpp"
 #include "idemgen/samplers/reverse_sde.hpp"
 
@@ -44,6 +46,10 @@ struct consistency {
   double operator()(Ctx& ctx) const {
     using B = typename Ctx::backend_type;
     using S = typename B::scalar;
+    static_assert(std::is_same_v<typename Ctx::metric_type, metric::squared_l2>,
+                  "losses::consistency: CDM's two-chain estimator is an inner product, the unbiased "
+                  "estimate of the squared l2 distance ‖E[D(x_σ')] − D(x; σ)‖²; the model's metric must "
+                  "be metric::squared_l2 (see include/idemgen/losses/consistency.hpp)");
     idemgen::detail::require_option(grid_points >= 2 && epsilon_max >= 0 && sigma_floor > 0 && rho > 0,
                                     "losses::consistency", "grid_points/epsilon_max/sigma_floor/rho",
                                     ">= 2 / >= 0 / > 0 / > 0",

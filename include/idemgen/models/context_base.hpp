@@ -26,6 +26,7 @@ class context_base {
   using const_view = typename B::const_view;
   using cache = typename Net::cache;
   using coupling_type = Coupling;
+  using metric_type = Metric;
   using pairing = idemgen::coupling::pairing<B>;
 
   context_base(const Net& net, const Metric& metric, random_stream& rng, Coupling c = {})

@@ -1,7 +1,7 @@
 #pragma once
 // EDM diffusion and CDM, as generator compositions over a denoiser D_θ(x; σ) = nn::denoiser<F, S>:
-//   diffusion  L = L_DSM                     (EDM; ALGORITHMS Part B §1.3)
-//   cdm        L = L_DSM + λ_c L̂_consistency (CDM §5, two-chain estimator; Part B §2.2–2.3)
+//   diffusion  L = L_DSM                     (EDM, Karras et al. 2022)
+//   cdm        L = L_DSM + λ_c L̂_consistency (CDM §5, two-chain estimator)
 // Sample with samplers::pf_ode (Euler, Heun), samplers::edm_stochastic or samplers::reverse_sde.
 
 #include "idemgen/losses/consistency.hpp"
@@ -16,11 +16,11 @@ namespace idemgen::models {
 using diffusion_losses = losses::set<losses::denoising_score_matching>;
 using cdm_losses = losses::set<losses::denoising_score_matching, losses::consistency>;
 
-template <class Net, class Schedule = schedule::karras>
-using diffusion = generator<nn::denoiser<Net, Schedule>, metric::squared_l2, Schedule, coupling::independent,
-                            diffusion_losses>;
+template <class Net, class Schedule = schedule::karras, class Metric = metric::squared_l2>
+using diffusion = generator<nn::denoiser<Net, Schedule>, Metric, Schedule, coupling::independent, diffusion_losses>;
 
-template <class Net, class Schedule = schedule::karras>
-using cdm = generator<nn::denoiser<Net, Schedule>, metric::squared_l2, Schedule, coupling::independent, cdm_losses>;
+/// CDM's consistency term needs Metric = squared_l2 (a static_assert says so).
+template <class Net, class Schedule = schedule::karras, class Metric = metric::squared_l2>
+using cdm = generator<nn::denoiser<Net, Schedule>, Metric, Schedule, coupling::independent, cdm_losses>;
 
 }  // namespace idemgen::models

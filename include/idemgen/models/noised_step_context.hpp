@@ -113,39 +113,37 @@ class noised_step_context
     return anchor_gradient_;
   }
 
-  /// (1/n) Σ_j w_j ‖anchor_j − target_j‖², w_j = schedule.loss_weight(level_j) when
-  /// `schedule_weighted` and 1 otherwise; adds weight · ∂/∂anchor of it to anchor_gradient().
-  double weighted_squared_error(const_view target, bool schedule_weighted, double weight) {
+  /// (1/n) Σ_j w_j D(anchor_j, target_j) under the model's metric, w_j = schedule.loss_weight(
+  /// level_j) when `schedule_weighted` and 1 otherwise; adds weight · ∂/∂anchor of it to
+  /// anchor_gradient(). With metric::squared_l2 this is EDM's λ(σ)‖D − y‖² (DSM) and flow
+  /// matching's ‖v − (y − z)‖²; another metric gives another loss (l2, l1, pseudo-Huber).
+  double weighted_distance(const_view target, bool schedule_weighted, double weight) {
     const const_view a = anchor();
     idemgen::detail::require_shape(target.rows() == a.rows() && target.cols() == a.cols(),
-                                   "noised_step_context::weighted_squared_error", "target",
+                                   "noised_step_context::weighted_distance", "target",
                                    fmt::format("{}x{}", a.rows(), a.cols()),
                                    fmt::format("{}x{}", target.rows(), target.cols()));
     per_sample_.resize(1, batch());
+    metric_grad_.resize(dim(), batch());
+    this->metric().template evaluate<B>(a, target, per_sample_, metric_grad_,
+                                        static_cast<scalar>(weight / static_cast<double>(batch())));
     const index_t d = dim();
-    const scalar* pa = a.data();
-    const scalar* pt = target.data();
+    const scalar* pm = metric_grad_.data();
     const scalar* pl = level().data();
     scalar* pg = anchor_gradient().data();
     scalar* ps = per_sample_.data();
     const Schedule sch = schedule();
-    const scalar g = static_cast<scalar>(2 * weight / static_cast<double>(batch()));
     B::parallel_for(batch(), [=] IDEMGEN_HOST_DEVICE(index_t j) {
       const scalar w = schedule_weighted ? detail::loss_weight_of(sch, pl[j]) : scalar(1);
-      scalar sum = 0;
-      for (index_t i = 0; i < d; ++i) {
-        const scalar r = pa[i + j * d] - pt[i + j * d];
-        sum += r * r;
-        pg[i + j * d] += g * w * r;
-      }
-      ps[j] = w * sum;
+      ps[j] *= w;
+      for (index_t i = 0; i < d; ++i) pg[i + j * d] += w * pm[i + j * d];
     });
     return B::sum(per_sample_) / static_cast<double>(batch());
   }
 
  private:
   const_view anchor_;
-  typename B::matrix level_, noised_, anchor_gradient_, per_sample_;
+  typename B::matrix level_, noised_, anchor_gradient_, per_sample_, metric_grad_;
   cache c_anchor_;
   bool have_level_ = false, have_noised_ = false, have_anchor_ = false,
        anchor_gradient_used_ = false;
