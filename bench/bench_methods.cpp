@@ -27,14 +27,36 @@ void ign_step(benchmark::State& state) {
   method_step(state, gen, 10 * pass);
 }
 void naign_step(benchmark::State& state) {
-  models::naign<net_t> gen(paper_net(), models::naign_losses({}, {.candidates_per_sample = 10}, {}));
+  models::naign<net_t> gen(paper_net(), {}, {}, {}, {.candidates_per_sample = 10});
   // Forwards: IMLE search over M = 10 N (10), the N selected (1), f(x), u, v, w (4); backwards:
   // IMLE 2, rec 2, idem halves 1 + 2 and 1 + 2 = 25 passes (PyTorch's step: 26).
   method_step(state, gen, 25 * pass);
 }
 
+// OT-coupled NAIGN, M = N: the IMLE search becomes an exact assignment of the N candidates' f(z)
+// to the data (Euclidean cost). Forwards: candidates (1), the N paired (1), f(x), u, v, w (4);
+// backwards as NAIGN: 2 + 2 + 6 = 10, so 16 passes; the assignment is on top.
+void ot_naign_step(benchmark::State& state) {
+  models::ot_naign<net_t> gen(paper_net());
+  method_step(state, gen, 16 * pass);
+}
+// The coupling alone on such a step's costs: f(z_j) of the net after 3 steps against grid-25.
+void ot_naign_assignment(benchmark::State& state) {
+  models::ot_naign<net_t> gen(paper_net());
+  data::toy_sampler<be> data(data::toy::grid25);
+  random_stream rng(1);
+  be::matrix x(2, 512);
+  data.sample(x, rng);
+  for (int k = 0; k < 3; ++k) gen.train_step(x);
+  const auto& costs = gen.coupling_state().costs;
+  transport::assignment_solver solver;
+  for (auto _ : state) benchmark::DoNotOptimize(solver.solve(be::const_view(costs)).cost);
+}
+
 BENCHMARK(ign_step)->Name("ign_step/width:512/batch:512")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(naign_step)->Name("naign_step/width:512/batch:512/M:5120")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(ot_naign_step)->Name("ot_naign_step/width:512/batch:512/M:512")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(ot_naign_assignment)->Name("ot_naign_assignment/batch:512")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Exact and entropic OT: ours (bench/bench_ot.cpp) against SciPy, lap and POT
-# (bench/ot_peers.py, in the .venv-bench that scripts/install-deps.sh --bench makes) on the same
+# (bench/ot_peers.py, in the .venv-bench that scripts/install-deps.sh --ot-bench makes) on the same
 # instances, one thread each, rounds alternating the two sides; prints a markdown table with the
 # median per-round ratio (peer time / our time) against the fastest peer, and checks that every
 # exact solver found the same optimal cost.
@@ -11,7 +11,7 @@ rounds=${1:-2}
 shift || true
 sizes=("$@")
 [[ ${#sizes[@]} -eq 0 ]] && sizes=(256 512 1024 2048 4096)
-scripts/install-deps.sh --bench
+scripts/install-deps.sh --ot-bench
 py=.venv-bench/bin/python
 if ! "$py" -c "import scipy, ot" 2>/dev/null; then
   echo "compare_ot: no peers (.venv-bench lacks scipy/pot: the package index was unreachable)" >&2

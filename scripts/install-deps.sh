@@ -6,6 +6,7 @@
 #                                    (git-ignored) with pinned SciPy, POT and lap from PyPI for
 #                                    the OT benchmark (bench/compare_ot.sh); nothing goes into the
 #                                    system Python
+#   scripts/install-deps.sh --ot-bench  the build dependencies and .venv-bench/ only
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev libboost-program-options-dev
@@ -32,7 +33,7 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-  [[ "${1:-}" == "--bench" ]] && venv_peers
+  [[ "${1:-}" == "--bench" || "${1:-}" == "--ot-bench" ]] && venv_peers
   exit 0
 fi
 
@@ -42,5 +43,5 @@ as_root=()
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-[[ "${1:-}" == "--bench" ]] && venv_peers
+[[ "${1:-}" == "--bench" || "${1:-}" == "--ot-bench" ]] && venv_peers
 exit 0
