@@ -45,6 +45,25 @@ void check_term_gradient(Model& model, const Term& term, const matrix& y, Metric
   CHECK(relative_error(grads.data(), numeric) < 1e-6);
 }
 
+/// (1/n) Σ_j λ(σ_j) Σ_i per_coordinate(D(x; σ)_ij − y_ij) with the context's draws from `seed`
+/// (z first, then σ).
+template <class PerCoordinate>
+double dsm_by_hand(const denoiser_t& den, const matrix& y, std::uint64_t seed, PerCoordinate per_coordinate) {
+  random_stream rng(seed);
+  const index_t n = y.cols();
+  matrix z(2, n), sigma(1, n), x(2, n);
+  cpu::fill_normal(z, rng);
+  den.schedule().sample_training_level<cpu>(sigma, rng);
+  den.schedule().noise<cpu>(y, z, sigma, x);
+  denoiser_t::cache c;
+  const auto d = den.forward(x, sigma, c);
+  double total = 0;
+  for (index_t j = 0; j < n; ++j)
+    for (index_t i = 0; i < 2; ++i)
+      total += den.schedule().loss_weight(sigma(0, j)) * per_coordinate(d(i, j) - y(i, j)) / static_cast<double>(n);
+  return total;
+}
+
 }  // namespace
 
 TEST_CASE("DSM: value is mean λ(σ)‖D − y‖² and its gradient matches finite differences", "[diffusion][gradcheck]") {
@@ -52,17 +71,7 @@ TEST_CASE("DSM: value is mean λ(σ)‖D − y‖² and its gradient matches fin
   const matrix y = random_matrix(2, 7, 2);
   check_term_gradient(den, losses::denoising_score_matching{.weight = 0.7}, y);
   // The value by hand, with the same draws (z first, then σ).
-  random_stream rng(11);
-  matrix z(2, 7), sigma(1, 7), x(2, 7);
-  cpu::fill_normal(z, rng);
-  den.schedule().sample_training_level<cpu>(sigma, rng);
-  den.schedule().noise<cpu>(y, z, sigma, x);
-  denoiser_t::cache c;
-  const auto d = den.forward(x, sigma, c);
-  double expected = 0;
-  for (index_t j = 0; j < 7; ++j)
-    for (index_t i = 0; i < 2; ++i)
-      expected += den.schedule().loss_weight(sigma(0, j)) * std::pow(d[i + 2 * j] - y(i, j), 2) / 7;
+  const double expected = dsm_by_hand(den, y, 11, [](double r) { return r * r; });
   CHECK(run_term(den, losses::denoising_score_matching{}, y, 11) == Approx(expected).epsilon(1e-12));
 }
 
@@ -72,16 +81,7 @@ TEST_CASE("DSM honours the model's metric: l1 is mean λ(σ) Σ|D − y| with a 
   const matrix y = random_matrix(2, 7, 2);
   check_term_gradient(den, losses::denoising_score_matching{.weight = 0.7}, y, metric::l1{});
   check_term_gradient(den, losses::denoising_score_matching{.weight = 0.7}, y, metric::l2{.smoothing = 1e-3});
-  random_stream rng(11);
-  matrix z(2, 7), sigma(1, 7), x(2, 7);
-  cpu::fill_normal(z, rng);
-  den.schedule().sample_training_level<cpu>(sigma, rng);
-  den.schedule().noise<cpu>(y, z, sigma, x);
-  denoiser_t::cache c;
-  const auto d = den.forward(x, sigma, c);
-  double l1 = 0;
-  for (index_t j = 0; j < 7; ++j)
-    l1 += den.schedule().loss_weight(sigma(0, j)) * (std::abs(d(0, j) - y(0, j)) + std::abs(d(1, j) - y(1, j))) / 7;
+  const double l1 = dsm_by_hand(den, y, 11, [](double r) { return std::abs(r); });
   const losses::denoising_score_matching dsm{};
   CHECK(run_term(den, dsm, y, 11, {}, metric::l1{}) == Approx(l1).epsilon(1e-12));
   const double v1 = run_term(den, dsm, y, 11, {}, metric::l1{}), v2 = run_term(den, dsm, y, 11, {}, metric::l2{}),

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/coupling_choice.hpp"
 #include "cli/train_on.hpp"
 #include "idemgen/models/diffusion.hpp"
 #include "idemgen/models/flow_matching.hpp"
@@ -51,12 +52,7 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
       models::flow_matching<mlp_t, decltype(coupling)> gen(nn::velocity<mlp_t>(std::move(net)), {}, {}, g, coupling);
       return train_and_save(gen, o, sample, meta);
     };
-    const std::string cp = coupling_of(o);
-    if (cp == "ot") return with(coupling::minibatch_ot<>{.candidates_per_sample = o.ot_ratio});
-    if (cp == "sinkhorn")
-      return with(coupling::minibatch_ot<coupling::sinkhorn>{.candidates_per_sample = o.ot_ratio,
-                                                             .sinkhorn_options = {.epsilon = o.sinkhorn_epsilon}});
-    return with(coupling::independent{});
+    return with_chosen_coupling(o, coupling::independent{}, with);
   }
   nn::denoiser<mlp_t> den(std::move(net), make_karras(c.sigma_data));
   if (o.method == "diffusion") {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cli/coupling_choice.hpp"
 #include "cli/train_on.hpp"
 #include "idemgen/models/ign.hpp"
 #include "idemgen/models/naign.hpp"
@@ -42,12 +43,7 @@ trained train_one_step_on(const options& o, const host_sampler& sample) {
     models::naign_minus<net_t, metric::l2, C> gen(std::move(net), {}, {}, g, coupling);
     return train_and_save(gen, o, sample, meta);
   };
-  const std::string c = coupling_of(o);
-  if (c == "ot") return with(coupling::minibatch_ot<>{.candidates_per_sample = o.ot_ratio});
-  if (c == "sinkhorn")
-    return with(coupling::minibatch_ot<coupling::sinkhorn>{.candidates_per_sample = o.ot_ratio,
-                                                           .sinkhorn_options = {.epsilon = o.sinkhorn_epsilon}});
-  return with(coupling::nearest_generated{.candidates_per_sample = o.imle_ratio});
+  return with_chosen_coupling(o, coupling::nearest_generated{.candidates_per_sample = o.imle_ratio}, with);
 }
 
 }  // namespace idemgen::cli

@@ -17,10 +17,14 @@
 // The pairing's views stay valid until the next step. Each coupling is one header here:
 // independent, nearest_generated (IMLE's search), minibatch_ot (exact or Sinkhorn).
 
+#include <cmath>
 #include <concepts>
 #include <type_traits>
 
+#include <fmt/format.h>
+
 #include "idemgen/core/concepts.hpp"
+#include "idemgen/core/errors.hpp"
 
 namespace idemgen::coupling {
 
@@ -46,6 +50,21 @@ concept policy = requires { typename C::template state<typename Ctx::backend_typ
                    { C::name } -> std::convertible_to<const char*>;
                    { c(ctx, s) } -> std::same_as<pairing<typename Ctx::backend_type>>;
                  };
+
+/// M = ⌈ratio · N⌉ fresh candidates z_j ~ N(0, I) into `candidates` (d × M) and their images
+/// in the pricing space into `images`; returns the images (a view of `images` or of the
+/// candidates themselves). What nearest_generated and minibatch_ot draw first.
+template <class Ctx, class Matrix>
+typename Ctx::backend_type::const_view draw_candidates(Ctx& ctx, double ratio, Matrix& candidates, Matrix& images,
+                                                       const char* where) {
+  using B = typename Ctx::backend_type;
+  idemgen::detail::require_option(ratio >= 1, where, "candidates_per_sample", ">= 1", fmt::format("{}", ratio));
+  const index_t m = static_cast<index_t>(std::ceil(ratio * static_cast<double>(ctx.batch())));
+  candidates.resize(ctx.dim(), m);
+  images.resize(ctx.dim(), m);
+  B::fill_normal(candidates, ctx.rng());
+  return ctx.image(candidates, images);
+}
 
 namespace detail {
 struct no_state {};

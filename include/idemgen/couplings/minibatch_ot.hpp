@@ -67,14 +67,9 @@ struct minibatch_ot {
     static_assert(metric::transport_cost<std::remove_cvref_t<decltype(ctx.metric())>, B>,
                   "coupling::minibatch_ot: the metric must be a transport cost (m.cost<B>(a, b, out) "
                   "giving D(a_i, b_j) exactly; see include/idemgen/metrics/metric.hpp)");
-    idemgen::detail::require_option(candidates_per_sample >= 1, "coupling::minibatch_ot",
-                                    "candidates_per_sample", ">= 1", fmt::format("{}", candidates_per_sample));
     const index_t n = ctx.batch(), d = ctx.dim();
-    const index_t m = static_cast<index_t>(std::ceil(candidates_per_sample * static_cast<double>(n)));
-    s.candidates.resize(d, m);
-    s.images.resize(d, m);
-    B::fill_normal(s.candidates, ctx.rng());
-    const auto images = ctx.image(s.candidates, s.images);
+    const auto images = draw_candidates(ctx, candidates_per_sample, s.candidates, s.images, "coupling::minibatch_ot");
+    const index_t m = images.cols();
     s.costs.resize(m, n);
     ctx.metric().template cost<B>(images, ctx.batch_data(), s.costs);
     matrix_view<const S> host(nullptr, m, n);

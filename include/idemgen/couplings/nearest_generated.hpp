@@ -31,14 +31,9 @@ struct nearest_generated {
   template <class Ctx>
   pairing<typename Ctx::backend_type> operator()(Ctx& ctx, state<typename Ctx::backend_type>& s) const {
     using B = typename Ctx::backend_type;
-    idemgen::detail::require_option(candidates_per_sample >= 1, "coupling::nearest_generated",
-                                    "candidates_per_sample", ">= 1", fmt::format("{}", candidates_per_sample));
     const index_t n = ctx.batch(), d = ctx.dim();
-    const index_t m = static_cast<index_t>(std::ceil(candidates_per_sample * static_cast<double>(n)));
-    s.candidates.resize(d, m);
-    s.images.resize(d, m);
-    B::fill_normal(s.candidates, ctx.rng());
-    const auto images = ctx.image(s.candidates, s.images);
+    const auto images = draw_candidates(ctx, candidates_per_sample, s.candidates, s.images, "coupling::nearest_generated");
+    const index_t m = images.cols();
     s.distances.resize(m, n);
     ctx.metric().template pairwise<B>(images, ctx.batch_data(), s.distances);
     s.nearest.resize(1, n);
