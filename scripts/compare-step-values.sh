@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Behaviour check for a redesign: builds tests/regression/step_values.cpp against commit REV
+# Behaviour check for a redesign: builds scripts/step_values.cpp against commit REV
 # (default: HEAD) and against the working tree, runs both, and compares every printed value
 # (every term of every method for 5 double-precision steps) to a relative 1e-12.
 #   scripts/compare-step-values.sh [REV]
@@ -11,8 +11,8 @@ trap 'git worktree remove --force "$work/old" >/dev/null 2>&1 || true; rm -rf "$
 git worktree add --detach "$work/old" "$rev" >/dev/null 2>&1
 flags="-std=c++20 -O1 -fopenmp -fno-math-errno -fno-trapping-math -DNDEBUG -DIDEMGEN_USE_CBLAS $(pkg-config --cflags eigen3 openblas)"
 libs="$(pkg-config --libs openblas) -lfmt"
-g++ $flags -Iinclude tests/regression/step_values.cpp -o "$work/new" $libs
-g++ $flags -I"$work/old/include" tests/regression/step_values.cpp -o "$work/old_bin" $libs
+g++ $flags -Iinclude scripts/step_values.cpp -o "$work/new" $libs
+g++ $flags -I"$work/old/include" scripts/step_values.cpp -o "$work/old_bin" $libs
 "$work/old_bin" > "$work/old.txt"
 "$work/new" > "$work/new.txt"
 python3 - "$work/old.txt" "$work/new.txt" "$rev" <<'PY'

@@ -1,12 +1,13 @@
 #pragma once
-// Idempotence, with the routing of ALGORITHMS §2.1 and trap T1.
+// Idempotence, with the stop-gradient routing of IGN (Shocher et al. 2023 eq. 4): the frozen copy θ′
+// takes no parameter gradient but passes its input gradient on.
 //
 // ign (IGN / SIGN eq. 4 = NAIGN eq. 6): L = E_z D(u, f_θ'(u)), u = f_θ(z). θ' is θ with the
 //   parameter gradient stopped: the outer call passes the input gradient but takes none, so
 //   ∂L/∂u = ∂_a D + J_f(u)ᵀ ∂_b D, and only the inner call f(z) is trained.
 // modified (NAIGN supplement §7, the L_idem of NAIGN eq. 11):
 //   L = ½[E_z D(f(z), f_⊥(f(z))) + E_q D(f(q), f_⊥(f(q)))], q = stopgrad f(z) (same z; our reading
-//   of the unspecified q, ALGORITHMS §3.1). The second half evaluates f at q = u — the same value
+//   of the unspecified q). The second half evaluates f at q = u — the same value
 //   v = f(u) as the outer call of the first half — with the opposite routing: parameter gradient
 //   yes, input gradient discarded; its own outer call f_⊥(v) = f(f(f(z))) is frozen.
 

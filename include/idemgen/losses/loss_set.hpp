@@ -1,7 +1,7 @@
 #pragma once
 // A set of loss terms, each a small struct with its options (weight first) and one call
 //   double operator()(step_context&) const
-// that returns the term's value and accumulates its weighted gradient (DESIGN §5).
+// that returns the term's value and accumulates its weighted gradient.
 
 #include <array>
 #include <concepts>

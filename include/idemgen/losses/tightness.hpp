@@ -6,7 +6,7 @@
 // of the shared call, so this term backpropagates through that call with real gradients and
 // drops its input gradient.
 //
-// Optional clamp of the original IGN (`clamp_ratio` a > 0, ALGORITHMS §2.2):
+// Optional clamp of the original IGN (`clamp_ratio` a > 0, Shocher et al. 2023 §3.2):
 //   L̃ = tanh(L_raw / (a·L_rec)) · a·L_rec with L_raw = E D(f(y), y) ≥ 0, and the loss subtracts
 //   L̃. Here L_rec is the reconstruction error of the same step, treated as a constant (the
 //   re-implementations also differentiate through it; that coupling is not implemented).

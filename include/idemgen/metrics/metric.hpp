@@ -1,5 +1,5 @@
 #pragma once
-// The distance D(a, b) used in every loss term (DESIGN §1, ALGORITHMS T4/T5), per sample (column):
+// The distance D(a, b) used in every loss term (IGN/NAIGN eq. 3–8: D is every term's distance; the batch takes the mean), per sample (column):
 //   l2            ‖a − b‖           (NAIGN/SIGN "ℓ2" for 2-D data; unit-direction gradient)
 //   l1            Σ|a − b|          (NAIGN's image metric)
 //   squared_l2    ‖a − b‖²          (the IGN code's MSE up to the 1/D factor)
@@ -207,7 +207,7 @@ struct l1 {
     return detail::per_column<B>("metric::l1", a, b, per_sample, grad_a, scale, per_dim,
                                  detail::l1_column<S>{});
   }
-  /// Direct O(n·m·d) kernel: the GEMM identity serves only squared ℓ2 (ALGORITHMS T4).
+  /// Direct O(n·m·d) kernel: the GEMM identity serves only squared ℓ2 (‖a‖² + ‖b‖² − 2aᵀb holds for it alone).
   template <numeric_backend B>
   void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
     using S = typename B::scalar;

@@ -1,7 +1,7 @@
 #pragma once
 // IGN (Shocher et al. 2023, as restated in SIGN §2.2 and NAIGN §2.2):
 // L = w_rec L_rec + w_idem L_idem + w_tight L_tight, with the IGN idempotence routing.
-// Weights (1, 1, 0.1) by default: NAIGN's IGN baseline for 2-D (ALGORITHMS §2.2).
+// Weights (1, 1, 0.1) by default: NAIGN's IGN baseline for 2-D (NAIGN §4).
 
 #include "idemgen/losses/idempotence.hpp"
 #include "idemgen/losses/reconstruction.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 // denoiser: D_θ(x; σ) = c_skip(σ) x + c_out(σ) F_θ(c_in(σ) x, c_noise(σ)) — EDM's preconditioning
-// (ALGORITHMS Part B §1.2) around any network F that takes a conditioning row. σ is given per
+// (Karras et al. 2022, eq. 7 and Table 1) around any network F that takes a conditioning row. σ is given per
 // sample (1 × batch) as the conditioning row; the coefficients come from the Schedule
 // (schedule::karras, schedule::vp). A denoiser is itself an nn::network (wrapped_network), so
 // the generator trains it like any net. The gradient with respect to x includes the skip path:

@@ -23,7 +23,7 @@ namespace idemgen::nn {
 /// Ensures:
 ///   backward accumulates (+=) dL/dθ into `grads` — the network's own gradients() or any flat
 ///   buffer of the same size — and touches no parameter gradient when grads is nullptr, while
-///   still returning dL/dx (stop-gradient as routing, DESIGN §4). forward and backward are const:
+///   still returning dL/dx (stop-gradient as routing, docs/ARCHITECTURE.md). forward and backward are const:
 ///   several calls with their own caches can be alive at once (f(x), f(z), f(f(z)) in one step).
 ///   Input of the wrong shape throws shape_error; non-finite input throws numeric_error.
 ///   Results are the same run after run; a network built on network_base may split a large batch

@@ -1,5 +1,5 @@
 #pragma once
-// One flat parameter buffer and one flat gradient buffer per network (DESIGN §4). Layers do not
+// One flat parameter buffer and one flat gradient buffer per network (docs/ARCHITECTURE.md). Layers do not
 // own memory: at construction each layer asks the layout for its blocks and keeps their
 // *offsets*, and every call receives the base pointer of the buffer to read (parameters) or to
 // accumulate into (gradients). Offsets instead of pointers keep networks copyable and movable

@@ -1,11 +1,11 @@
 #pragma once
-// schedule::karras — EDM's variance-exploding schedule (Karras et al. 2022; ALGORITHMS Part B §1):
+// schedule::karras — EDM's variance-exploding schedule (Karras et al. 2022, Table 1):
 //   noising x = y + σ n, σ(t) = t, PF-ODE dx/dσ = (x − D(x; σ)) / σ
 //   preconditioning  c_skip = σ_d²/(σ² + σ_d²), c_out = σ σ_d/√(σ² + σ_d²),
 //                    c_in = 1/√(σ² + σ_d²), c_noise = ¼ ln σ           (§1.2; D(x; 0) = x exactly)
 //   training σ       ln σ ~ N(P_mean, P_std²), loss weight λ(σ) = (σ² + σ_d²)/(σ σ_d)² = 1/c_out²
 //   sampling steps   σ_i = (σ_max^{1/ρ} + i/(N−1)(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ, i < N, σ_N = 0 (§1.4)
-// For toy data set σ_d to the data's std and shift P_mean by ln(σ_d/0.5) (ALGORITHMS B trap 8).
+// For toy data set σ_d to the data's std and shift P_mean by ln(σ_d/0.5) (EDM tunes both for images with σ_d = 0.5).
 
 #include <cmath>
 #include <vector>

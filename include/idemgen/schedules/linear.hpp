@@ -1,6 +1,6 @@
 #pragma once
-// schedule::linear — flow matching / rectified flow (Lipman et al.; Liu et al.; LMM Eq. 2 and
-// ALGORITHMS Part B §3.9). Time t ∈ [0, 1] with t = 1 the data (the CFM convention):
+// schedule::linear — flow matching / rectified flow (Lipman et al. 2023 §4.1; Liu et al. 2023;
+// LMM eq. 2). Time t ∈ [0, 1] with t = 1 the data (the CFM convention):
 //   x_t = t y + (1 − t) z,   target velocity u = dx_t/dt = y − z,   ODE dx/dt = v_θ(x, t), t: 0 → 1
 //   training t ~ U[t_min, t_max];  sampling grid t_i = i/N (N + 1 values, t_0 = 0 is noise).
 

@@ -1,3 +1,4 @@
+// Not a test (it asserts nothing): the program scripts/compare-step-values.sh builds twice.
 // Prints every term of every method for 5 training steps in double with fixed seeds, one line
 // per step, at full precision. It uses only the API that every version since wave 1 has (each
 // method's alias with default options), so scripts/compare-step-values.sh can build it against
