@@ -38,16 +38,17 @@ matrix grid_batch(index_t n, std::uint64_t seed) {
 // the reference that the coupling redesign must reproduce.
 struct wave1_imle {
   static constexpr const char* name = "imle";
+  static constexpr losses::model_kind model = losses::model_kind::one_step;
   double weight = 1.0;
   double candidates_per_sample = 10.0;
-  struct buffers {
+  template <class Ctx>
+  struct state {
     matrix z, fz, distances, selected;
     cpu::index_matrix nearest;
-    net_t::cache search, train;
+    net_t::cache search;
   };
   template <class Ctx>
-  double operator()(Ctx& ctx) const {
-    auto& s = ctx.template state<buffers>();
+  double operator()(Ctx& ctx, state<Ctx>& s) const {
     const index_t n = ctx.batch(), d = ctx.dim();
     const index_t m = static_cast<index_t>(std::ceil(candidates_per_sample * static_cast<double>(n)));
     s.z.resize(d, m);
@@ -65,11 +66,7 @@ struct wave1_imle {
     cpu::column_argmin(s.distances, s.nearest);
     s.selected.resize(d, n);
     cpu::gather_columns(s.z, s.nearest, s.selected);
-    const auto f_sel = ctx.net().forward(s.selected, cpu::const_view{}, s.train);
-    auto g = ctx.scratch(0);
-    const double value = ctx.mean_distance(f_sel, ctx.x(), g, weight);
-    ctx.net().backward(s.train, g, ctx.grads());
-    return value;
+    return ctx.mean_distance(ctx.call_on(s.selected), ctx.x(), models::route::full, weight);
   }
 };
 
@@ -102,7 +99,7 @@ TEST_CASE("NAIGN over nearest_generated equals wave 1's IMLE term step for step 
   for (double ratio : {1.0, 2.5, 10.0}) {
     models::naign<net_t> now(plain_net(), {}, {}, o, {.candidates_per_sample = ratio});
     using reference_losses = losses::set<losses::reconstruction, wave1_imle, losses::idempotence<losses::idem_kind::modified>>;
-    models::generator<net_t, metric::l2, schedule::none, coupling::independent, reference_losses> before(
+    models::generator<net_t, metric::l2, coupling::independent, reference_losses> before(
         plain_net(), reference_losses({}, {.candidates_per_sample = ratio}, {}), {}, o);
     const auto a = run_steps(now, 6), b = run_steps(before, 6);
     for (std::size_t k = 0; k < a.size(); ++k)

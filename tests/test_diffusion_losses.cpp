@@ -26,11 +26,12 @@ template <class Model, class Term, class Metric = metric::squared_l2>
 double run_term(const Model& model, const Term& term, const matrix& y, std::uint64_t seed, cpu::view grads = {},
                 Metric m = {}) {
   random_stream rng(seed);
-  models::noised_step_context<Model, Metric, typename Model::schedule_type> ctx(model, m, rng);
+  models::step_context<Model, Metric> ctx(model, m, rng);
   matrix scratch_grads(model.parameter_count(), 1);
   ctx.begin(y, grads.data() ? grads : cpu::view(scratch_grads));
-  const double v = term(ctx);
-  if (grads.data()) ctx.finish();
+  losses::state_t<Term, decltype(ctx)> state{};
+  const double v = losses::evaluate(term, ctx, state);
+  ctx.finish();
   return v;
 }
 
@@ -69,20 +70,20 @@ double dsm_by_hand(const denoiser_t& den, const matrix& y, std::uint64_t seed, P
 TEST_CASE("DSM: value is mean λ(σ)‖D − y‖² and its gradient matches finite differences", "[diffusion][gradcheck]") {
   denoiser_t den(small_mlp(1), schedule::karras{.sigma_data = 0.8});
   const matrix y = random_matrix(2, 7, 2);
-  check_term_gradient(den, losses::denoising_score_matching{.weight = 0.7}, y);
+  check_term_gradient(den, losses::denoising_score_matching<>{.weight = 0.7}, y);
   // The value by hand, with the same draws (z first, then σ).
   const double expected = dsm_by_hand(den, y, 11, [](double r) { return r * r; });
-  CHECK(run_term(den, losses::denoising_score_matching{}, y, 11) == Approx(expected).epsilon(1e-12));
+  CHECK(run_term(den, losses::denoising_score_matching<>{}, y, 11) == Approx(expected).epsilon(1e-12));
 }
 
 TEST_CASE("DSM honours the model's metric: l1 is mean λ(σ) Σ|D − y| with a matching gradient, and l1, l2, squared_l2 differ",
           "[diffusion][gradcheck]") {
   denoiser_t den(small_mlp(1), schedule::karras{.sigma_data = 0.8});
   const matrix y = random_matrix(2, 7, 2);
-  check_term_gradient(den, losses::denoising_score_matching{.weight = 0.7}, y, metric::l1{});
-  check_term_gradient(den, losses::denoising_score_matching{.weight = 0.7}, y, metric::l2{.smoothing = 1e-3});
+  check_term_gradient(den, losses::denoising_score_matching<>{.weight = 0.7}, y, metric::l1{});
+  check_term_gradient(den, losses::denoising_score_matching<>{.weight = 0.7}, y, metric::l2{.smoothing = 1e-3});
   const double l1 = dsm_by_hand(den, y, 11, [](double r) { return std::abs(r); });
-  const losses::denoising_score_matching dsm{};
+  const losses::denoising_score_matching<> dsm{};
   CHECK(run_term(den, dsm, y, 11, {}, metric::l1{}) == Approx(l1).epsilon(1e-12));
   const double v1 = run_term(den, dsm, y, 11, {}, metric::l1{}), v2 = run_term(den, dsm, y, 11, {}, metric::l2{}),
                vsq = run_term(den, dsm, y, 11, {}, metric::squared_l2{});
@@ -93,13 +94,13 @@ TEST_CASE("DSM honours the model's metric: l1 is mean λ(σ) Σ|D − y| with a 
 
 TEST_CASE("DSM under the vp schedule: gradient matches finite differences", "[diffusion][gradcheck]") {
   nn::denoiser<mlp_t, schedule::vp> den(small_mlp(3));
-  check_term_gradient(den, losses::denoising_score_matching{}, random_matrix(2, 5, 4));
+  check_term_gradient(den, losses::denoising_score_matching<>{}, random_matrix(2, 5, 4));
 }
 
 TEST_CASE("flow matching: value is mean ‖v(x_t, t) − (y − z)‖² and the gradient matches", "[diffusion][gradcheck]") {
   velocity_t vel(small_mlp(5));
   const matrix y = random_matrix(2, 6, 6);
-  check_term_gradient(vel, losses::flow_matching{.weight = 1.3}, y);
+  check_term_gradient(vel, losses::flow_matching<>{.weight = 1.3}, y);
   random_stream rng(11);
   matrix z(2, 6), t(1, 6), x(2, 6);
   cpu::fill_normal(z, rng);
@@ -114,7 +115,7 @@ TEST_CASE("flow matching: value is mean ‖v(x_t, t) − (y − z)‖² and the 
   const auto v = vel.forward(x, t, c);
   double expected = 0;
   for (index_t e = 0; e < 12; ++e) expected += std::pow(v[e] - (y.data()[e] - z.data()[e]), 2) / 6;
-  CHECK(run_term(vel, losses::flow_matching{}, y, 11) == Approx(expected).epsilon(1e-12));
+  CHECK(run_term(vel, losses::flow_matching<>{}, y, 11) == Approx(expected).epsilon(1e-12));
 }
 
 TEST_CASE("consistency: gradient through h1, h2 and the anchor matches finite differences with the chains fixed",
@@ -124,22 +125,22 @@ TEST_CASE("consistency: gradient through h1, h2 and the anchor matches finite di
   denoiser_t den(small_mlp(7), schedule::karras{.sigma_data = 0.8, .p_mean = -0.5});
   const index_t n = 6;
   const matrix y = random_matrix(2, n, 8);
-  const losses::consistency term{.weight = 2.0, .epsilon_max = 0.3};
+  const losses::consistency<> term{.weight = 2.0, .epsilon_max = 0.3};
   random_stream rng(12);
   const metric::squared_l2 m;
-  using ctx_t = models::noised_step_context<denoiser_t, metric::squared_l2, schedule::karras>;
+  using ctx_t = models::step_context<denoiser_t, metric::squared_l2>;
   ctx_t ctx(den, m, rng);
   matrix grads(den.parameter_count(), 1);
   cpu::fill(grads, 0.0);
   ctx.begin(y, grads);
-  const double value = term(ctx);
-  ctx.finish();
-  auto& st = ctx.state<losses::consistency::state<ctx_t>>();
+  losses::consistency<>::state<ctx_t> st;
+  const double value = term(ctx, st);
+  CHECK(ctx.finish() == 2);  // h1 and h2 in one call, and the anchor: one backward pass each
   matrix chains(2, 2 * n), to(1, 2 * n), x(2, n), sigma(1, n);
   cpu::copy(st.chains, chains);
   cpu::copy(st.to, to);
-  cpu::copy(ctx.noised(), x);
-  cpu::copy(ctx.level(), sigma);
+  cpu::copy(ctx.noised(term.schedule), x);
+  cpu::copy(ctx.level(term.schedule), sigma);
   for (index_t j = 0; j < n; ++j) {
     CHECK(to(0, j) < sigma(0, j));                   // σ' < σ
     CHECK(to(0, j) >= sigma(0, j) - 0.3 - 1e-12);     // σ' >= σ − ε_max
@@ -167,7 +168,7 @@ TEST_CASE("consistency: samples at σ <= σ_floor are left out (no upward step)"
   nn::denoiser<mlp_t> low(small_mlp(9), schedule::karras{.p_mean = -20, .p_std = 0.1});
   matrix grads(low.parameter_count(), 1);
   cpu::fill(grads, 0.0);
-  CHECK(run_term(low, losses::consistency{}, random_matrix(2, 4, 1), 3, grads) == 0.0);
+  CHECK(run_term(low, losses::consistency<>{}, random_matrix(2, 4, 1), 3, grads) == 0.0);
   CHECK(cpu::squared_norm(grads) == 0.0);
 }
 

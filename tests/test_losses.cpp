@@ -45,7 +45,9 @@ matrix analytic_gradient(net_t& net, const Term& term, const matrix& x, std::uin
   models::step_context<net_t, metric::l2, Coupling> ctx(net, m, rng, coupling);
   net.zero_grad();
   ctx.begin(x, net.gradients());
-  const double v = term(ctx);
+  losses::state_t<Term, decltype(ctx)> state{};
+  const double v = losses::evaluate(term, ctx, state);
+  ctx.finish();
   if (value) *value = v;
   matrix g(net.parameter_count(), 1);
   cpu::copy(net.gradients(), g);

@@ -23,7 +23,7 @@
 
 #include "idemgen/schedules/karras.hpp"
 #include "idemgen/schedules/linear.hpp"
-#include "idemgen/schedules/none.hpp"
+#include "idemgen/schedules/of_model.hpp"
 #include "idemgen/schedules/vp.hpp"
 
 #include "idemgen/optim/adam.hpp"

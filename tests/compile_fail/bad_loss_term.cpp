@@ -5,14 +5,15 @@
 
 struct no_call {
   static constexpr const char* name = "broken";
+  static constexpr idemgen::losses::model_kind model = idemgen::losses::model_kind::one_step;
   double weight = 1;
 };
 
 int main() {
   using be = idemgen::backend::cpu<float>;
   using net = idemgen::nn::mlp<be>;
-  idemgen::models::generator<net, idemgen::metric::l2, idemgen::schedule::none,
-                             idemgen::coupling::independent, idemgen::losses::set<no_call>>
+  idemgen::models::generator<net, idemgen::metric::l2, idemgen::coupling::independent,
+                             idemgen::losses::set<no_call>>
       g(net({.hidden = {4}}, 0));
   (void)g;
 }

@@ -17,33 +17,36 @@
 #include <cmath>
 #include <type_traits>
 
+#include "idemgen/losses/loss_set.hpp"
 #include "idemgen/metrics/metric.hpp"
-#include "idemgen/models/noised_step_context.hpp"
+#include "idemgen/models/call_graph.hpp"
 #include "idemgen/samplers/reverse_sde.hpp"
+#include "idemgen/schedules/of_model.hpp"
 
 namespace idemgen::losses {
 
+template <class Schedule = schedule::of_model>
 struct consistency {
   static constexpr const char* name = "consistency";
+  static constexpr model_kind model = model_kind::noised;
   double weight = 10.0;        // λ_c
   double epsilon_max = 0.05;   // ε ~ U[0, ε_max], absolute σ units
   int grid_points = 6;         // "6 sampling steps" = 6 points, 5 SDE steps
   double rho = 7.0;            // sub-grid spacing, as the Karras grid
   double sigma_floor = 0.002;  // σ' >= σ_min
+  Schedule schedule{};         // the levels and noised point it shares with DSM
 
   template <class Ctx>
   struct state {
     using B = typename Ctx::backend_type;
-    typename B::matrix chains, from, to, uniform, grad;
+    typename B::matrix chains, from, to, uniform;
     typename B::matrix mask;               // 1 × n: 1 where the term applies
     typename Ctx::cache chain_cache;       // the chains' calls: forward only
-    typename Ctx::cache final_cache;       // h1, h2: kept for backward
     samplers::reverse_sde_workspace<B> sde;
   };
 
   template <class Ctx>
-    requires requires(Ctx& c) { c.anchor(); c.anchor_gradient(); c.schedule().loss_weight(1.0); }
-  double operator()(Ctx& ctx) const {
+  double operator()(Ctx& ctx, state<Ctx>& st) const {
     using B = typename Ctx::backend_type;
     using S = typename B::scalar;
     static_assert(std::is_same_v<typename Ctx::metric_type, metric::squared_l2>,
@@ -54,10 +57,10 @@ struct consistency {
                                     "losses::consistency", "grid_points/epsilon_max/sigma_floor/rho",
                                     ">= 2 / >= 0 / > 0 / > 0",
                                     fmt::format("{}/{}/{}/{}", grid_points, epsilon_max, sigma_floor, rho));
-    auto& st = ctx.template state<state<Ctx>>();
     const index_t d = ctx.dim(), n = ctx.batch();
-    const auto h0 = ctx.anchor();
-    const auto x = ctx.noised();
+    const auto anchor = ctx.anchor(schedule);
+    const auto h0 = anchor.value;
+    const auto x = ctx.noised(schedule);
     // σ' per sample, for both chains: columns [0, n) and [n, 2n).
     st.uniform.resize(1, n);
     B::fill_uniform(st.uniform, ctx.rng(), S(0), static_cast<S>(epsilon_max));
@@ -66,7 +69,7 @@ struct consistency {
     st.mask.resize(1, n);
     st.chains.resize(d, 2 * n);
     {
-      const S* ps = ctx.level().data();
+      const S* ps = ctx.level(schedule).data();
       const S* pe = st.uniform.data();
       S* pf = st.from.data();
       S* pt = st.to.data();
@@ -90,14 +93,13 @@ struct consistency {
           B::copy(net.forward(in, lev, st.chain_cache), out);
         },
         st.from, st.to, grid_points, rho, st.chains, ctx.rng(), st.sde);
-    // h = D(x⁽ʳ⁾; σ') for both chains in one call, kept for backward.
-    const auto h = net.forward(st.chains, st.to, st.final_cache);
-    st.grad.resize(d, 2 * n);
-    const S* ph = h.data();
+    // h = D(x⁽ʳ⁾; σ') for both chains in one call of the step's graph (the chains are constants).
+    const auto h = ctx.call_on(st.chains, st.to);
+    const S* ph = h.value.data();
     const S* p0 = h0.data();
     const S* pm = st.mask.data();
-    S* pg = st.grad.data();
-    S* pa = ctx.anchor_gradient().data();
+    S* pg = ctx.gradient(h, models::route::full).data();
+    S* pa = ctx.gradient(anchor, models::route::full).data();
     const S g = static_cast<S>(weight / static_cast<double>(n));
     st.uniform.resize(1, n);  // reused: per-sample inner products
     S* pv = st.uniform.data();
@@ -107,13 +109,12 @@ struct consistency {
         const S a = ph[i + j * d] - p0[i + j * d], b = ph[i + (j + n) * d] - p0[i + j * d];
         const S m = pm[j] * g;
         dot += a * b;
-        pg[i + j * d] = m * b;        // ∂/∂h1 = (h2 − h0)
-        pg[i + (j + n) * d] = m * a;  // ∂/∂h2 = (h1 − h0)
+        pg[i + j * d] += m * b;        // ∂/∂h1 = (h2 − h0)
+        pg[i + (j + n) * d] += m * a;  // ∂/∂h2 = (h1 − h0)
         pa[i + j * d] -= m * (a + b); // ∂/∂h0 = −(h1 − h0) − (h2 − h0)
       }
       pv[j] = pm[j] * dot;
     });
-    net.backward(st.final_cache, st.grad, ctx.grads());
     return B::sum(st.uniform) / static_cast<double>(n);
   }
 };

@@ -11,6 +11,9 @@
 //   v = f(u) as the outer call of the first half — with the opposite routing: parameter gradient
 //   yes, input gradient discarded; its own outer call f_⊥(v) = f(f(f(z))) is frozen.
 
+#include "idemgen/losses/loss_set.hpp"
+#include "idemgen/models/call_graph.hpp"
+
 namespace idemgen::losses {
 
 enum class idem_kind { ign, modified };
@@ -18,32 +21,32 @@ enum class idem_kind { ign, modified };
 template <idem_kind Kind = idem_kind::ign>
 struct idempotence {
   static constexpr const char* name = "idem";
+  static constexpr model_kind model = model_kind::one_step;
   double weight = 1.0;
 
   template <class Ctx>
   double operator()(Ctx& ctx) const {
-    using B = typename Ctx::backend_type;
-    using S = typename B::scalar;
+    using models::route;
+    using S = typename Ctx::scalar;
     const double half = Kind == idem_kind::modified ? 0.5 : 1.0;
-    const auto& net = ctx.net();
-    // First half: D(u, f_⊥(u)).
-    auto g_u = ctx.scratch(0);
-    double value = half * ctx.mean_distance(ctx.u(), ctx.v(), g_u, half * weight);  // ∂_a D
-    auto g_v = ctx.scratch(1);
-    B::copy(g_u, g_v);
-    B::scale(g_v, S(-1));                                                 // ∂_b D = −∂_a D
-    B::axpy(S(1), net.backward(ctx.cache_v(), g_v, nullptr), g_u);        // + J_f(u)ᵀ ∂_b D
-    net.backward(ctx.cache_u(), g_u, ctx.grads());
+    // First half: D(u, f_⊥(u)), u = f(z). ∂_a D trains u's call and flows on to nothing (z is
+    // noise); ∂_b D = −∂_a D reaches u through the frozen outer call f_⊥ (input gradient only).
+    const auto u = ctx.f_z();
+    const auto f_u = ctx.f_f_z();
+    const auto g_u = ctx.scratch(1);
+    double value = half * ctx.mean_distance(u.value, f_u.value, g_u, half * weight);
+    ctx.add_gradient(u, route::full, g_u);
+    ctx.add_gradient(f_u, route::input_only, g_u, S(-1));
     if constexpr (Kind == idem_kind::modified) {
-      // Second half: D(f(q), f_⊥(f(q))) with f(q) = v. The call that made v is trained here and
-      // its input gradient (towards q) is discarded.
-      auto g_fq = ctx.scratch(2);
-      value += half * ctx.mean_distance(ctx.v(), ctx.w(), g_fq, half * weight);
-      auto g_w = ctx.scratch(3);
-      B::copy(g_fq, g_w);
-      B::scale(g_w, S(-1));
-      B::axpy(S(1), net.backward(ctx.cache_w(), g_w, nullptr), g_fq);
-      net.backward(ctx.cache_v(), g_fq, ctx.grads());
+      // Second half: D(f(q), f_⊥(f(q))) with f(q) = f(f(z)): the call that made it is trained
+      // (parameters only: q is a constant) and its frozen outer call f_f_q passes its input
+      // gradient back to it, and no further.
+      const auto f_q = ctx.f_f_z();
+      const auto f_f_q = ctx.f_f_q();
+      const auto g_fq = ctx.scratch(0);
+      value += half * ctx.mean_distance(f_q.value, f_f_q.value, g_fq, half * weight);
+      ctx.add_gradient(f_q, route::params_only, g_fq);
+      ctx.add_gradient(f_f_q, route::input_only, g_fq, S(-1));
     }
     return value;
   }

@@ -7,20 +7,20 @@
 // coupling::minibatch_ot it is OT-coupled NAIGN's assignment loss (1/N) Σ_i D(f(z_π(i)), x_i).
 // The gradient flows through the single call f(source).
 
+#include "idemgen/losses/loss_set.hpp"
+#include "idemgen/models/call_graph.hpp"
+
 namespace idemgen::losses {
 
 struct pair_regression {
   static constexpr const char* name = "pair";
+  static constexpr model_kind model = model_kind::one_step;
   double weight = 1.0;
 
   template <class Ctx>
-    requires requires(Ctx& c) { c.f_source(); c.target(); }
   double operator()(Ctx& ctx) const {
     const auto f_source = ctx.f_source();
-    const auto g = ctx.scratch(0);
-    const double value = ctx.mean_distance(f_source, ctx.target(), g, weight);
-    ctx.net().backward(ctx.cache_source(), g, ctx.grads());
-    return value;
+    return ctx.mean_distance(f_source, ctx.target(), models::route::full, weight);
   }
 };
 

@@ -1,18 +1,14 @@
 #pragma once
-// What every step context shares (models/step_context.hpp for one-step models,
-// models/noised_step_context.hpp for noised ones): the network, the metric, the random stream,
-// the data batch, the gradient buffer, the coupling with its state and the step's pairs (made
-// at first use, so a method whose terms use none draws nothing for them), the unit noise z
-// drawn once per step, scratch matrices and the terms' own buffers. Buffers persist across
+// The data side of a step context (models/step_context.hpp adds the calls): the network, the
+// metric, the random stream, the data batch, the gradient buffer, the coupling with its state
+// and the step's pairs (made at first use, so a method whose terms use none draws nothing for
+// them), the unit noise z drawn once per step, and scratch matrices. Buffers persist across
 // steps: a step in steady state allocates nothing. Derived is the concrete context (the
 // coupling sees it, for its image()).
-
-#include <optional>
 
 #include "idemgen/core/concepts.hpp"
 #include "idemgen/core/errors.hpp"
 #include "idemgen/couplings/coupling.hpp"
-#include "idemgen/models/term_states.hpp"
 
 namespace idemgen::models {
 
@@ -41,7 +37,8 @@ class context_base {
   /// The step's data batch (the coupling's targets).
   const_view batch_data() const { return data_; }
 
-  /// z ~ N(0, I), the shape of the data batch, drawn once per step.
+  /// z ~ N(0, I), the shape of the data batch, drawn once per step, independent of the pairs
+  /// (IGN's and NAIGN's idempotence and tightness sample f(z) from it).
   const_view z() {
     if (!have_z_) {
       z_.resize(dim(), batch());
@@ -64,10 +61,6 @@ class context_base {
   const Coupling& coupling() const { return coupling_; }
   Coupling& coupling() { return coupling_; }
   idemgen::coupling::state_t<Coupling, B>& coupling_state() { return coupling_state_; }
-
-  /// A term's own buffers (models/term_states.hpp).
-  template <class State>
-  State& state() { return states_.template get<State>(); }
 
   /// Scratch matrices of dim × batch for the terms (k < 4).
   view scratch(int k) {
@@ -102,7 +95,6 @@ class context_base {
   const_view data_;
   view grads_;
   typename B::matrix z_, scratch_[4];
-  term_states states_;
   Coupling coupling_;
   idemgen::coupling::state_t<Coupling, B> coupling_state_;
   pairing pairs_;

@@ -13,14 +13,16 @@
 
 namespace idemgen::models {
 
-using diffusion_losses = losses::set<losses::denoising_score_matching>;
-using cdm_losses = losses::set<losses::denoising_score_matching, losses::consistency>;
+// The terms take the denoiser's own schedule (schedule::of_model): σ_data, P_mean, P_std are
+// stated once, in nn::denoiser's schedule.
+using diffusion_losses = losses::set<losses::denoising_score_matching<>>;
+using cdm_losses = losses::set<losses::denoising_score_matching<>, losses::consistency<>>;
 
 template <class Net, class Schedule = schedule::karras, class Metric = metric::squared_l2>
-using diffusion = generator<nn::denoiser<Net, Schedule>, Metric, Schedule, coupling::independent, diffusion_losses>;
+using diffusion = generator<nn::denoiser<Net, Schedule>, Metric, coupling::independent, diffusion_losses>;
 
 /// CDM's consistency term needs Metric = squared_l2 (a static_assert says so).
 template <class Net, class Schedule = schedule::karras, class Metric = metric::squared_l2>
-using cdm = generator<nn::denoiser<Net, Schedule>, Metric, Schedule, coupling::independent, cdm_losses>;
+using cdm = generator<nn::denoiser<Net, Schedule>, Metric, coupling::independent, cdm_losses>;
 
 }  // namespace idemgen::models

@@ -14,10 +14,10 @@
 
 namespace idemgen::models {
 
-using flow_matching_losses = losses::set<losses::flow_matching>;
+using flow_matching_losses = losses::set<losses::flow_matching<>>;  // t from the velocity model's schedule
 
 template <class Net, class Coupling = coupling::independent, class Metric = metric::squared_l2>
-using flow_matching = generator<nn::velocity<Net>, Metric, schedule::linear, Coupling, flow_matching_losses>;
+using flow_matching = generator<nn::velocity<Net>, Metric, Coupling, flow_matching_losses>;
 
 /// OT-CFM: flow matching over the exact (or Sinkhorn) mini-batch OT coupling of z and y.
 template <class Net, class Solver = coupling::exact>

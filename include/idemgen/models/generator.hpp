@@ -1,13 +1,14 @@
 #pragma once
-// generator<Net, Metric, Schedule, Coupling, Losses>: every method here is one composition of
-// these five policies. train_step zeroes the gradients, runs the loss terms, clips, steps AdamW,
-// updates the EMA, and returns the value of every term. The terms take the step's (source,
-// target) pairs from the Coupling (couplings/coupling.hpp), made at first use in the step;
-// train_step_on_pairs hands the step pairs made elsewhere.
-// With schedule::none, Net is f itself and the terms see a step_context (f(x), f(z), f(f(z))…);
-// with a noise schedule, Net is a model that carries that schedule — nn::denoiser<F, karras|vp>
-// or nn::velocity<F, linear> — and the terms see a noised_step_context (y, z, σ or t, the anchor
-// call). Named methods are aliases: models/ign.hpp, naign.hpp, diffusion.hpp, flow_matching.hpp.
+// generator<Net, Metric, Coupling, Losses>: every method here is one composition of these
+// policies (the noise schedule is a value held by the terms that use noise levels, and by the
+// model that is preconditioned on them). train_step zeroes the gradients, runs the loss terms
+// on one step context (models/step_context.hpp), runs the context's single backward sweep,
+// clips, steps AdamW, updates the EMA, and returns the value of every term. The terms take the
+// step's (source, target) pairs from the Coupling (couplings/coupling.hpp), made at first use in
+// the step; train_step_on_pairs hands the step pairs made elsewhere.
+// Net is a one-step f (IGN, NAIGN: terms of model_kind::one_step) or a model that takes a noise
+// level — nn::denoiser<F, karras|vp> or nn::velocity<F, linear> (DSM, FM, CDM: model_kind::
+// noised). Named methods are aliases: models/ign.hpp, naign.hpp, diffusion.hpp, flow_matching.hpp.
 
 #include <array>
 #include <cmath>
@@ -20,55 +21,44 @@
 #include "idemgen/couplings/independent.hpp"
 #include "idemgen/losses/loss_set.hpp"
 #include "idemgen/metrics/metric.hpp"
-#include "idemgen/models/noised_step_context.hpp"
 #include "idemgen/models/step_context.hpp"
 #include "idemgen/nn/network.hpp"
-#include "idemgen/optim/adam.hpp"
 #include "idemgen/optim/clipping.hpp"
 #include "idemgen/optim/ema.hpp"
 #include "idemgen/optim/lr_schedule.hpp"
-#include "idemgen/schedules/none.hpp"
+#include "idemgen/optim/policy.hpp"
 
 namespace idemgen::models {
 
-struct generator_options {
-  optim::adamw_options optimizer = {.lr = 1e-4, .weight_decay = 0.0};
+/// A generator's training options; OptimizerOptions is its optimiser policy's options.
+template <class OptimizerOptions>
+struct basic_generator_options {
+  OptimizerOptions optimizer = {.lr = 1e-4, .weight_decay = 0.0};
   /// Learning rate per step; when unset, optimizer.lr throughout.
   std::optional<optim::lr_schedule> lr_schedule = {};
   double clip_grad_norm = 0.0;  // 0 = no clipping (the norm is still computed and reported)
   double ema_decay = 0.0;       // 0 = no EMA of the weights
   std::uint64_t seed = 0;       // the step's random stream (z, IMLE candidates)
 };
-
-template <class Net, class Metric, class Schedule, class Coupling, class Losses>
-class generator;
+/// The options of a generator with the default optimiser (AdamW).
+using generator_options = basic_generator_options<optim::adamw_options>;
 
 namespace detail {
-template <class Net, class Metric, class Schedule, class Coupling>
-struct context_for {
-  using type = noised_step_context<Net, Metric, Schedule, Coupling>;
-};
-template <class Net, class Metric, class Coupling>
-struct context_for<Net, Metric, schedule::none, Coupling> {
-  using type = step_context<Net, Metric, Coupling>;
-};
-
-template <class Net, class Schedule>
-constexpr bool carries_schedule() {
-  if constexpr (std::is_same_v<Schedule, schedule::none>) return true;
-  else if constexpr (requires { typename Net::schedule_type; })
-    return std::is_same_v<typename Net::schedule_type, Schedule>;
-  else return false;
-}
-
 template <class Ctx, class Losses>
 struct all_terms_valid : std::false_type {};
 template <class Ctx, class... Terms>
 struct all_terms_valid<Ctx, losses::set<Terms...>>
     : std::bool_constant<(losses::term<Terms, Ctx> && ...)> {};
+
+// Every term calls the kind of network Net is (checked only once all_terms_valid holds, so that
+// T::model exists and the first static_assert alone says what is wrong).
+template <class Net, class Losses, losses::model_kind Kind, bool Valid>
+struct every_term_is : std::true_type {};
+template <class Net, class... Terms, losses::model_kind Kind>
+struct every_term_is<Net, losses::set<Terms...>, Kind, true> : std::bool_constant<((Terms::model == Kind) && ...)> {};
 }  // namespace detail
 
-template <class Net, class Metric, class Schedule, class Coupling, class Losses>
+template <class Net, class Metric, class Coupling, class Losses, class Optimizer = optim::use_adamw>
 class generator {
   static_assert(nn::network<Net>,
                 "generator<Net, ...>: Net must satisfy idemgen::nn::network (forward, backward, "
@@ -77,27 +67,38 @@ class generator {
   static_assert(metric::distance<Metric, B>,
                 "generator<Net, Metric, ...>: Metric must satisfy idemgen::metric::distance "
                 "(evaluate and pairwise; see include/idemgen/metrics/metric.hpp)");
-  static_assert(detail::carries_schedule<Net, Schedule>(),
-                "generator<Net, Metric, Schedule, ...>: with a noise schedule, Net must be a model "
-                "that carries that same schedule — nn::denoiser<F, Schedule> (schedule::karras, "
-                "schedule::vp) or nn::velocity<F, Schedule> (schedule::linear); see "
-                "include/idemgen/nn/denoiser.hpp and velocity.hpp");
-  using context_type = typename detail::context_for<Net, Metric, Schedule, Coupling>::type;
+  static_assert(optim::policy<Optimizer, B>,
+                "generator<..., Optimizer>: Optimizer must be an optimiser policy — optim::use_adamw "
+                "(the default), use_adam, use_radam or use_sgd; see include/idemgen/optim/policy.hpp");
+  using context_type = step_context<Net, Metric, Coupling>;
   static_assert(idemgen::coupling::policy<Coupling, context_type>,
                 "generator<..., Coupling, ...>: Coupling must be a coupling — a static name, a "
                 "state<B> template and pairing<B> operator()(context&, state<B>&) const; see "
                 "include/idemgen/couplings/coupling.hpp (independent, nearest_generated, minibatch_ot)");
-  static_assert(detail::all_terms_valid<context_type, Losses>::value,
+  static constexpr bool terms_valid = detail::all_terms_valid<context_type, Losses>::value;
+  static_assert(terms_valid,
                 "generator<..., Losses>: Losses must be losses::set<Terms...> where every term "
-                "has a static name and double operator()(context&) const for this schedule's "
-                "context — step_context for schedule::none (IGN/NAIGN terms), "
-                "noised_step_context otherwise (dsm, fm, consistency); see "
+                "has a static name, a static model (losses::model_kind), a weight and "
+                "double operator()(context&) const (or (context&, state&) with a state<Ctx>); see "
                 "include/idemgen/losses/loss_set.hpp");
+  static_assert(nn::takes_level<Net> ||
+                    detail::every_term_is<Net, Losses, losses::model_kind::one_step, terms_valid>::value,
+                "generator<Net, ..., Losses>: Net is a one-step network f (it takes no noise level), but "
+                "a noised term (dsm, fm, consistency) calls the model with one: wrap the network in "
+                "nn::denoiser or nn::velocity, or use one-step terms; see each term's `model`");
+  static_assert(!nn::takes_level<Net> ||
+                    detail::every_term_is<Net, Losses, losses::model_kind::noised, terms_valid>::value,
+                "generator<Net, ..., Losses>: Net takes a noise level (nn::denoiser, nn::velocity), but "
+                "a one-step term (rec, pair, idem, tight) calls f without one: use a plain network, "
+                "or noised terms; see each term's `model`");
 
  public:
   using backend_type = B;
   using net_type = Net;
   using const_view = typename B::const_view;
+  using optimizer_policy = Optimizer;
+  using optimizer_type = typename Optimizer::template type<B>;
+  using options_type = basic_generator_options<typename Optimizer::options>;
   static constexpr std::size_t term_count = Losses::size;
   static constexpr std::array<const char*, term_count> term_names = Losses::names;
 
@@ -108,15 +109,16 @@ class generator {
     bool finite = true;                      // false: the optimiser step was skipped
   };
 
-  generator(Net net, Losses losses = {}, Metric metric = {}, generator_options options = {},
+  generator(Net net, Losses losses = {}, Metric metric = {}, options_type options = {},
             Coupling coupling = {})
       : net_(std::move(net)), losses_(std::move(losses)), metric_(std::move(metric)),
         options_(options), optimizer_(options.optimizer),
         ema_(optim::ema_options{.decay = options.ema_decay > 0 ? options.ema_decay : 0.999}),
         rng_(options.seed), context_(net_, metric_, rng_, std::move(coupling)) {
-    if constexpr (std::is_same_v<Schedule, schedule::none>)
+    if constexpr (!nn::takes_level<Net>)
       idemgen::detail::require_option(net_.cond_rows() == 0, "generator", "net",
-                                      "an unconditioned network (schedule::none)",
+                                      "an unconditioned network (a one-step f; wrap a conditioned one "
+                                      "in nn::denoiser or nn::velocity)",
                                       "a network with a conditioning row");
     idemgen::detail::require_option(net_.input_dim() == net_.output_dim(), "generator", "net",
                                     "input_dim == output_dim (f maps the data space to itself)",
@@ -152,13 +154,13 @@ class generator {
   const Coupling& coupling() const { return context_.coupling(); }
   /// What the coupling measured in this step (minibatch_ot: costs, iterations, convergence).
   const auto& coupling_state() { return context_.coupling_state(); }
-  optim::adamw<B>& optimizer() { return optimizer_; }
+  optimizer_type& optimizer() { return optimizer_; }
   optim::ema<B>& ema() { return ema_; }
   bool has_ema() const { return options_.ema_decay > 0 && ema_.updates() > 0; }
   random_stream& rng() { return rng_; }
   long steps() const { return steps_; }
   void set_steps(long s) { steps_ = s; }
-  const generator_options& options() const { return options_; }
+  const options_type& options() const { return options_; }
   /// A factor on every learning rate (the divergence guard lowers it).
   double lr_scale() const { return lr_scale_; }
   void set_lr_scale(double s) { lr_scale_ = s; }
@@ -167,13 +169,8 @@ class generator {
  private:
   step_result run_terms() {
     step_result r;
-    std::size_t k = 0;
-    std::apply(
-        [&](const auto&... term) {
-          ((r.terms[k] = term(context_), r.total += term.weight * r.terms[k], ++k), ...);
-        },
-        losses_.terms);
-    if constexpr (requires { context_.finish(); }) context_.finish();
+    run_each(r, std::make_index_sequence<term_count>{});
+    context_.finish();
     r.grad_norm = options_.clip_grad_norm > 0
                       ? optim::clip_grad_norm<B>(net_.gradients(), options_.clip_grad_norm)
                       : std::sqrt(B::squared_norm(net_.gradients()));
@@ -188,11 +185,21 @@ class generator {
     return r;
   }
 
+  template <std::size_t... K>
+  void run_each(step_result& r, std::index_sequence<K...>) {
+    // Term weights are applied here, once: to the reported total (each term scales its own
+    // gradient by the same weight).
+    ((r.terms[K] = losses::evaluate(std::get<K>(losses_.terms), context_, std::get<K>(states_)),
+      r.total += std::get<K>(losses_.terms).weight * r.terms[K]),
+     ...);
+  }
+
   Net net_;
   Losses losses_;
+  typename Losses::template states<context_type> states_;
   Metric metric_;
-  generator_options options_;
-  optim::adamw<B> optimizer_;
+  options_type options_;
+  optimizer_type optimizer_;
   optim::ema<B> ema_;
   random_stream rng_;
   context_type context_;

@@ -14,6 +14,6 @@ using ign_losses = losses::set<losses::reconstruction, losses::idempotence<losse
                                losses::tightness>;
 
 template <class Net, class Metric = metric::l2>
-using ign = generator<Net, Metric, schedule::none, coupling::independent, ign_losses>;
+using ign = generator<Net, Metric, coupling::independent, ign_losses>;
 
 }  // namespace idemgen::models

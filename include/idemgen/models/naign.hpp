@@ -20,10 +20,10 @@ using naign_losses = losses::set<losses::reconstruction, losses::pair_regression
 using naign_minus_losses = losses::set<losses::reconstruction, losses::pair_regression>;
 
 template <class Net, class Metric = metric::l2, class Coupling = coupling::nearest_generated>
-using naign = generator<Net, Metric, schedule::none, Coupling, naign_losses>;
+using naign = generator<Net, Metric, Coupling, naign_losses>;
 
 template <class Net, class Metric = metric::l2, class Coupling = coupling::nearest_generated>
-using naign_minus = generator<Net, Metric, schedule::none, Coupling, naign_minus_losses>;
+using naign_minus = generator<Net, Metric, Coupling, naign_minus_losses>;
 
 /// OT-coupled NAIGN: NAIGN's terms over an exact one-to-one assignment of candidates to data.
 template <class Net, class Metric = metric::l2, class Solver = coupling::exact>

@@ -10,6 +10,14 @@
 
 namespace idemgen::nn {
 
+/// A model that takes a noise level (σ or t) as its conditioning row and carries the schedule
+/// that defines it: nn::denoiser, nn::velocity. A network without one is a one-step f.
+template <class Net>
+concept takes_level = requires(const Net& n) {
+  typename Net::schedule_type;
+  n.schedule();
+};
+
 template <network Net>
 class wrapped_network {
  public:

@@ -48,6 +48,8 @@ class adam_type : public optimizer_state<B> {
   }
 
   const Options& options() const { return opt_; }
+  /// State buffers a step keeps (exp_avg, exp_avg_sq).
+  int state_buffers() const { return 2; }
   double learning_rate() const { return opt_.lr; }
   void set_learning_rate(double lr) { opt_.lr = check_learning_rate("adam", lr); }
 

@@ -3,6 +3,8 @@
 // state buffers sized on the first step, with the checks that the buffers still fit. The state
 // is exposed by name so that checkpoints can save and restore it exactly.
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +33,10 @@ class optimizer_state {
   }
   /// Restores the step counter (buffers are restored through named_state()).
   void set_steps(long steps) { steps_ = steps; }
+  /// The names of the first n state buffers (what a checkpoint stores as "optimizer.<name>").
+  std::vector<std::string> state_names(int n) const {
+    return {names_.begin(), names_.begin() + std::min<std::ptrdiff_t>(n, static_cast<std::ptrdiff_t>(names_.size()))};
+  }
   /// Allocates zeroed state for `size` parameters ahead of a restore.
   void prepare(index_t size, int n_buffers) { allocate(size, n_buffers); }
 

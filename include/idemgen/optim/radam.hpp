@@ -10,7 +10,14 @@
 
 namespace idemgen::optim {
 
-using radam_options = adam_options;
+/// RAdam's options (Adam's fields; a type of its own so that it names its optimiser).
+struct radam_options {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;  // L2, coupled (PyTorch's RAdam default)
+};
 
 template <numeric_backend B>
 class radam : public optimizer_state<B> {
@@ -20,10 +27,11 @@ class radam : public optimizer_state<B> {
 
   explicit radam(const radam_options& opt = {}) : optimizer_state<B>({"exp_avg", "exp_avg_sq"}),
                                                   opt_(opt) {
-    adam<B> validate(opt);  // same domains as Adam
+    adam<B> validate(adam_options{opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay});  // Adam's domains
   }
 
   const radam_options& options() const { return opt_; }
+  int state_buffers() const { return 2; }
   double learning_rate() const { return opt_.lr; }
   void set_learning_rate(double lr) { opt_.lr = check_learning_rate("radam", lr); }
 

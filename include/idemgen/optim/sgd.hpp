@@ -38,6 +38,8 @@ class sgd : public optimizer_state<B> {
   }
 
   const sgd_options& options() const { return opt_; }
+  /// State buffers a step keeps: the velocity, with momentum.
+  int state_buffers() const { return opt_.momentum > 0 ? 1 : 0; }
   double learning_rate() const { return opt_.lr; }
   void set_learning_rate(double lr) { opt_.lr = check_learning_rate("sgd", lr); }
 

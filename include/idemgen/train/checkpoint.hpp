@@ -139,6 +139,7 @@ void save_checkpoint(const std::string& path, Generator& gen, const metadata& ex
   f.metadata = extra;
   f.metadata["format"] = checkpoint_format;
   f.metadata["step"] = std::to_string(gen.steps());
+  f.metadata["optimizer"] = Generator::optimizer_policy::name;
   f.metadata["optimizer_steps"] = std::to_string(gen.optimizer().steps());
   f.metadata["ema_updates"] = std::to_string(gen.ema().updates());
   f.metadata["rng_seed"] = std::to_string(gen.rng().seed());
@@ -169,16 +170,24 @@ metadata load_checkpoint(const std::string& path, Generator& gen) {
   const auto next_block = metadata_unsigned(f.metadata, "rng_next_block", path);
   const index_t p = gen.net().parameter_count();
   check_parameters(f, gen.net(), path);
+  // Checkpoints before the optimiser axis were all AdamW's.
+  const auto opt_it = f.metadata.find("optimizer");
+  const std::string saved_optimizer = opt_it == f.metadata.end() ? "adamw" : opt_it->second;
+  if (saved_optimizer != Generator::optimizer_policy::name)
+    throw io_error("train::load_checkpoint", path,
+                   fmt::format("a checkpoint of a {} optimiser", Generator::optimizer_policy::name),
+                   fmt::format("one of a {} optimiser", saved_optimizer));
+  const int buffers = gen.optimizer().state_buffers();
   if (opt_steps > 0)  // an optimiser that never stepped has no state to save
-    for (const char* name : {"optimizer.exp_avg", "optimizer.exp_avg_sq"})
-      if (detail::require_tensor(f, name, path).elements() != p)
-        throw io_error("train::load_checkpoint", path, fmt::format("{} values for '{}'", p, name),
+    for (const auto& name : gen.optimizer().state_names(buffers))
+      if (detail::require_tensor(f, "optimizer." + name, path).elements() != p)
+        throw io_error("train::load_checkpoint", path, fmt::format("{} values for 'optimizer.{}'", p, name),
                        "another size");
   if (ema_updates > 0 && detail::require_tensor(f, "ema", path).elements() != p)
     throw io_error("train::load_checkpoint", path, fmt::format("{} values for 'ema'", p), "another size");
   load_parameters(f, gen.net(), path);
   if (opt_steps > 0) {
-    gen.optimizer().prepare(p, 2);
+    gen.optimizer().prepare(p, buffers);
     for (auto& [name, buffer] : gen.optimizer().named_state())
       detail::from_tensor<B>(f.tensors.at("optimizer." + name), buffer, name, path);
   }
