@@ -137,3 +137,40 @@ TEST_CASE("safetensors round-trips metadata, shapes and F32/F64 values", "[check
 }
 
 }  // namespace idemgen::test
+
+namespace idemgen::test {
+
+TEST_CASE("checkpoints name their optimiser: SGD with momentum resumes exactly, and an AdamW file is no SGD's",
+          "[checkpoint][optim]") {
+  using sgd_gen = models::generator<net_t, metric::l2, coupling::nearest_generated, models::naign_losses, optim::use_sgd>;
+  const auto make_sgd = [](std::uint64_t seed) {
+    return sgd_gen(net_t({.input_dim = 2, .output_dim = 2, .hidden = {16, 16}}, seed), {}, {},
+                   {.optimizer = {.lr = 1e-3, .momentum = 0.9}, .seed = 7});
+  };
+  data::toy_sampler<fcpu> data(data::toy::moons);
+  fcpu::matrix x(2, 32);
+  sgd_gen a = make_sgd(1);
+  random_stream rng(3);
+  for (int k = 0; k < 4; ++k) data.sample(x, rng), a.train_step(x);
+  const std::string path = temp_path("sgd.safetensors");
+  train::save_checkpoint(path, a);
+  sgd_gen b = make_sgd(99);
+  train::load_checkpoint(path, b);
+  for (int k = 0; k < 3; ++k) {
+    data.sample(x, rng);
+    const auto ra = a.train_step(x), rb = b.train_step(x);
+    for (std::size_t t = 0; t < ra.terms.size(); ++t) CHECK(ra.terms[t] == rb.terms[t]);
+  }
+  // The momentum buffer came from the file: without it the third step's weights would differ.
+  const auto pa = a.net().parameters(), pb = b.net().parameters();
+  CHECK(std::equal(pa.data(), pa.data() + pa.size(), pb.data()));
+  // An AdamW checkpoint loaded into an SGD generator: io_error naming both, weights untouched.
+  gen_t adamw = make_generator(1);
+  const std::string adamw_path = temp_path("adamw.safetensors");
+  train::save_checkpoint(adamw_path, adamw);
+  const float first = b.net().parameters()[0];
+  CHECK_THROWS_WITH(train::load_checkpoint(adamw_path, b), Catch::Contains("adamw") && Catch::Contains("sgd"));
+  CHECK(b.net().parameters()[0] == first);
+}
+
+}  // namespace idemgen::test

@@ -116,3 +116,38 @@ TEST_CASE("divergence guard: a non-finite step is not applied, state is restored
 }
 
 }  // namespace idemgen::test
+
+namespace idemgen::test {
+namespace {
+// One NAIGN step under optimiser policy P: the parameters move exactly as P's optimiser, built
+// from the generator's options, moves them for the gradient the step computed.
+template <class P>
+void check_policy_step(const typename P::options& opt) {
+  using dnet = nn::mlp<cpu>;
+  using gen_t = models::generator<dnet, metric::l2, coupling::nearest_generated, models::naign_losses, P>;
+  gen_t gen(dnet({.input_dim = 2, .output_dim = 2, .hidden = {8}}, 3), {}, {},
+            models::basic_generator_options<typename P::options>{.optimizer = opt, .seed = 4});
+  const matrix x = random_matrix(2, 16, 5);
+  typename P::template type<cpu> reference(opt);
+  matrix before(gen.net().parameter_count(), 1), expected(gen.net().parameter_count(), 1);
+  for (int step = 0; step < 3; ++step) {
+    cpu::copy(gen.net().parameters(), before);
+    const auto r = gen.train_step(x);
+    REQUIRE(r.finite);
+    cpu::copy(before, expected);
+    reference.step(expected, gen.net().gradients());  // the step's gradient is still there
+    for (index_t k = 0; k < expected.size(); ++k) CHECK(gen.net().parameters()[k] == expected.data()[k]);
+  }
+  CHECK(std::string(gen_t::optimizer_policy::name) == P::name);
+}
+}  // namespace
+
+TEST_CASE("the optimiser is a policy: every model steps with AdamW, Adam, RAdam or SGD as chosen", "[generator][optim]") {
+  check_policy_step<optim::use_adamw>({.lr = 1e-2, .weight_decay = 0.01});
+  check_policy_step<optim::use_adam>({.lr = 1e-2, .weight_decay = 0.01});
+  check_policy_step<optim::use_radam>({.lr = 1e-2});
+  check_policy_step<optim::use_sgd>({.lr = 1e-2, .momentum = 0.9});
+  check_policy_step<optim::use_sgd>({.lr = 1e-2});
+}
+
+}  // namespace idemgen::test
