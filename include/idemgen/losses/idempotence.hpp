@@ -12,6 +12,7 @@
 //   yes, input gradient discarded; its own outer call f_⊥(v) = f(f(f(z))) is frozen.
 
 #include "idemgen/losses/loss_set.hpp"
+#include "idemgen/metrics/metric.hpp"
 #include "idemgen/models/call_graph.hpp"
 
 namespace idemgen::losses {
@@ -28,6 +29,10 @@ struct idempotence {
   double operator()(Ctx& ctx) const {
     using models::route;
     using S = typename Ctx::scalar;
+    static_assert(metric::of_difference<typename Ctx::metric_type>,
+                  "losses::idempotence: the frozen outer call's gradient is ∂D/∂b, taken as −∂D/∂a, "
+                  "which holds for a metric of a − b only; declare `static constexpr bool "
+                  "of_difference = true` if D(a, b) = φ(a − b) (see include/idemgen/metrics/metric.hpp)");
     const double half = Kind == idem_kind::modified ? 0.5 : 1.0;
     // First half: D(u, f_⊥(u)), u = f(z). ∂_a D trains u's call and flows on to nothing (z is
     // noise); ∂_b D = −∂_a D reaches u through the frozen outer call f_⊥ (input gradient only).

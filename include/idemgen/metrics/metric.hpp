@@ -4,7 +4,8 @@
 //   l1            Σ|a − b|          (NAIGN's image metric)
 //   squared_l2    ‖a − b‖²          (the IGN code's MSE up to the 1/D factor)
 //   pseudo_huber  √(‖a − b‖² + c²) − c   (iCT)
-// All four are functions of r = a − b, so ∂D/∂b = −∂D/∂a and each metric gives only ∂D/∂a.
+// All four are functions of r = a − b and say so (`of_difference = true`), so ∂D/∂b = −∂D/∂a and
+// each gives only ∂D/∂a; a term that needs ∂D/∂b (idempotence) requires metric::of_difference.
 // Over the batch a loss takes the mean (T5); `per_dim` divides by D as PyTorch's mean would.
 
 #include <cmath>
@@ -39,6 +40,11 @@ concept distance = numeric_backend<B> &&
   { m.template evaluate<B>(a, a, v, v, s) } -> std::convertible_to<double>;
   m.template pairwise<B>(a, a, v);
 };
+
+/// A distance that is a function of a − b (it declares `static constexpr bool of_difference =
+/// true`): ∂D/∂b = −∂D/∂a, the shortcut a term may take only for such a metric.
+template <class M>
+concept of_difference = requires { requires M::of_difference; };
 
 /// A distance that can price an assignment (see above).
 template <class M, class B>
@@ -129,6 +135,7 @@ struct l1_column {
 
 struct l2 {
   static constexpr const char* name = "l2";
+  static constexpr bool of_difference = true;  // D(a, b) = φ(a − b): ∂D/∂b = −∂D/∂a
   double smoothing = 0.0;  // ε > 0: √(‖r‖² + ε²) − ε, smooth at 0; ε = 0: exact, zero subgradient
   bool per_dim = false;
 
@@ -153,6 +160,7 @@ struct l2 {
 
 struct squared_l2 {
   static constexpr const char* name = "squared_l2";
+  static constexpr bool of_difference = true;  // D(a, b) = φ(a − b): ∂D/∂b = −∂D/∂a
   bool per_dim = false;
 
   template <numeric_backend B>
@@ -176,6 +184,7 @@ struct squared_l2 {
 /// iCT's pseudo-Huber distance is the smoothed l2 with ε = c.
 struct pseudo_huber {
   static constexpr const char* name = "pseudo_huber";
+  static constexpr bool of_difference = true;  // D(a, b) = φ(a − b): ∂D/∂b = −∂D/∂a
   double c = -1.0;  // < 0: iCT's rule c = 0.00054 √D
   bool per_dim = false;
 
@@ -198,6 +207,7 @@ struct pseudo_huber {
 
 struct l1 {
   static constexpr const char* name = "l1";
+  static constexpr bool of_difference = true;  // D(a, b) = φ(a − b): ∂D/∂b = −∂D/∂a
   bool per_dim = false;
 
   template <numeric_backend B>
