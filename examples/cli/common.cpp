@@ -13,7 +13,7 @@
 
 namespace idemgen::cli {
 
-bool is_noised(const std::string& method) { return find_method(method).noised; }
+bool is_noised(const std::string& method) { return find_method(method).noised(); }
 
 std::string coupling_of(const options& o) {
   return o.coupling.empty() ? find_method(o.method).couplings.front() : o.coupling;

@@ -13,14 +13,20 @@
 
 namespace idemgen::cli {
 
+/// The network a method trains: a one-step f, a denoiser D(x; σ) (EDM preconditioning, Karras
+/// schedule) or a velocity v(x, t) (linear interpolant).
+enum class model_family { one_step, denoiser, velocity };
+
 struct method_entry {
   std::string name;
-  bool noised = false;                 // a σ- or t-conditioned model sampled by an ODE/SDE
+  model_family family = model_family::one_step;
   std::vector<std::string> couplings;  // --coupling values; the first is the default
   std::vector<std::string> samplers;   // noised methods: --sampler values; the first is the default
   int default_sample_steps = 0;        // noised methods: sampler steps when --sample-steps is 0
   std::string help;
 
+  /// A σ- or t-conditioned model sampled by an ODE/SDE.
+  bool noised() const { return family != model_family::one_step; }
   bool accepts_coupling(const std::string& c) const {
     return std::find(couplings.begin(), couplings.end(), c) != couplings.end();
   }
@@ -39,13 +45,13 @@ inline std::string one_of(const std::vector<std::string>& names) {
 
 inline const std::vector<method_entry>& methods() {
   static const std::vector<method_entry> table = {
-      {"ign", false, {"independent"}, {}, 0, "IGN: rec + idem + tight (Shocher et al.)"},
-      {"naign", false, {"nearest", "ot", "sinkhorn"}, {}, 0,
+      {"ign", model_family::one_step, {"independent"}, {}, 0, "IGN: rec + idem + tight (Shocher et al.)"},
+      {"naign", model_family::one_step, {"nearest", "ot", "sinkhorn"}, {}, 0,
        "NAIGN: rec + IMLE + modified idem (NAIGN eq. 11); --coupling ot is OT-coupled NAIGN"},
-      {"naign-minus", false, {"nearest", "ot", "sinkhorn"}, {}, 0, "NAIGN-: rec + IMLE (NAIGN eq. 10)"},
-      {"diffusion", true, {"independent"}, {"heun", "euler", "stochastic", "sde"}, 18, "EDM denoiser, DSM"},
-      {"cdm", true, {"independent"}, {"heun", "euler", "stochastic", "sde"}, 18, "EDM + CDM's consistency term"},
-      {"fm", true, {"independent", "ot", "sinkhorn"}, {"euler", "midpoint"}, 100,
+      {"naign-minus", model_family::one_step, {"nearest", "ot", "sinkhorn"}, {}, 0, "NAIGN-: rec + IMLE (NAIGN eq. 10)"},
+      {"diffusion", model_family::denoiser, {"independent"}, {"heun", "euler", "stochastic", "sde"}, 18, "EDM denoiser, DSM"},
+      {"cdm", model_family::denoiser, {"independent"}, {"heun", "euler", "stochastic", "sde"}, 18, "EDM + CDM's consistency term"},
+      {"fm", model_family::velocity, {"independent", "ot", "sinkhorn"}, {"euler", "midpoint"}, 100,
        "flow matching; --coupling ot is OT-CFM"},
   };
   return table;

@@ -237,7 +237,7 @@ int train_noised(const options& o) {
     load_parameters(host, t.parameters);
     return outputs(host, t);
   };
-  if (o.method == "fm") {
+  if (find_method(o.method).family == model_family::velocity) {
     velocity_t vel(make_noised_net<be>(c, random_stream(0)));
     return train_with(vel);
   }
@@ -262,7 +262,7 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
     return fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n", c.method,
                        io::json_quote(checkpoint), ema ? "ema" : "raw");
   };
-  if (c.method == "fm") {
+  if (find_method(c.method).family == model_family::velocity) {
     velocity_t vel(make_noised_net<be>(c, random_stream(0)));
     const bool ema = train::load_weights(file, vel, checkpoint, weights == "ema");
     std::filesystem::create_directories(out);

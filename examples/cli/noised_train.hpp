@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/coupling_choice.hpp"
+#include "cli/methods.hpp"
 #include "cli/train_on.hpp"
 #include "idemgen/models/diffusion.hpp"
 #include "idemgen/models/flow_matching.hpp"
@@ -47,7 +48,7 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
       {"cdm_epsilon", fmt::format("{}", o.cdm_epsilon)}};
   for (auto& kv : coupling_metadata(o)) meta.push_back(std::move(kv));
   mlp_t net = make_noised_net<B>(c, random_stream(o.seed).split(3));
-  if (o.method == "fm") {  // CFM, or OT-CFM over the exact or entropic mini-batch OT coupling
+  if (find_method(o.method).family == model_family::velocity) {  // CFM, or OT-CFM over the exact or entropic mini-batch OT coupling
     const auto with = [&](auto coupling) {
       models::flow_matching<mlp_t, decltype(coupling)> gen(nn::velocity<mlp_t>(std::move(net)), {}, {}, g, coupling);
       return train_and_save(gen, o, sample, meta);
