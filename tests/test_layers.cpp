@@ -62,7 +62,7 @@ TEST_CASE("dense: gradients match finite differences for every activation, with 
   }
 }
 
-TEST_CASE("dense: side-input weights get the gradient of concatenating [x; s]", "[layers]") {
+TEST_CASE("dense: side-input weights get the gradient of concatenating x and s", "[layers]") {
   // dense(x, s) with weights [W V] equals dense([x; s]) with the concatenated weight matrix.
   nn::parameter_layout la, lb;
   nn::dense<cpu> split(la, "a", 2, 3, {nn::activation::tanh}, 2);

@@ -34,17 +34,6 @@
 
 namespace idemgen::models {
 
-namespace detail {
-/// λ(level) of σ-schedules, 1 for schedules without one (flow matching).
-template <class Schedule, class S>
-IDEMGEN_HOST_DEVICE S loss_weight_of(const Schedule& s, S level) {
-  if constexpr (requires { s.loss_weight(level); })
-    return s.loss_weight(level);
-  else
-    return S(1);
-}
-}  // namespace detail
-
 template <class Net, class Metric, class Coupling = coupling::independent>
 class step_context : public context_base<step_context<Net, Metric, Coupling>, Net, Metric, Coupling> {
   using base = context_base<step_context<Net, Metric, Coupling>, Net, Metric, Coupling>;
@@ -220,12 +209,19 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
     const scalar* pl = lev.data();
     scalar* pg = anchor_gradient.data();
     scalar* ps = per_sample_.data();
-    const Sched schedule = sch;
-    B::parallel_for(batch(), [=] IDEMGEN_HOST_DEVICE(index_t j) {
-      const scalar w = schedule_weighted ? detail::loss_weight_of(schedule, pl[j]) : scalar(1);
-      ps[j] *= w;
-      for (index_t i = 0; i < d; ++i) pg[i + j * d] += w * pm[i + j * d];
-    });
+    if constexpr (requires { sch.loss_weight(scalar(1)); }) {
+      const Sched schedule = sch;
+      B::parallel_for(batch(), [=] IDEMGEN_HOST_DEVICE(index_t j) {
+        const scalar w = schedule_weighted ? schedule.loss_weight(pl[j]) : scalar(1);
+        ps[j] *= w;
+        for (index_t i = 0; i < d; ++i) pg[i + j * d] += w * pm[i + j * d];
+      });
+    } else {  // a schedule without λ(σ) (flow matching's, a Karras grid): unweighted
+      (void)pl, (void)ps, (void)sch, (void)schedule_weighted;
+      B::parallel_for(batch(), [=] IDEMGEN_HOST_DEVICE(index_t j) {
+        for (index_t i = 0; i < d; ++i) pg[i + j * d] += pm[i + j * d];
+      });
+    }
   }
 
  private:
