@@ -54,13 +54,18 @@ options parse_train(int argc, char** argv) {
       ("clip", po::value(&o.clip)->default_value(o.clip), "global gradient-norm clip (0 = off)")
       ("ema", po::value(&o.ema)->default_value(o.ema),
        "EMA decay of the weights used for the outputs (-1: 0.999 for diffusion, cdm, fm; off otherwise)")
-      ("sampler", po::value(&o.sampler), "diffusion, cdm: heun (default), euler, stochastic, sde; fm: euler (default), midpoint")
+      ("sampler", po::value(&o.sampler), "diffusion, cdm: heun (default), euler, stochastic, sde; fm: euler (default), midpoint; "
+       "lmm: multistep (default), lines-euler, heun, euler")
       ("sample-steps", po::value(&o.sample_steps)->default_value(o.sample_steps),
        "sampler steps (0: 18 for diffusion/cdm, i.e. 35 NFE with heun; 100 for fm)")
       ("sigma-data", po::value(&o.sigma_data)->default_value(o.sigma_data),
        "EDM's sigma_data (0: the data's standard deviation; P_mean moves by ln(sigma_data/0.5))")
       ("cdm-weight", po::value(&o.cdm_weight)->default_value(o.cdm_weight), "CDM: consistency weight lambda_c")
       ("cdm-epsilon", po::value(&o.cdm_epsilon)->default_value(o.cdm_epsilon), "CDM: sigma' ~ sigma - U[0, epsilon]")
+      ("teacher", po::value(&o.teacher),
+       "LMM: the teacher, mixture:DATASET (the analytic denoiser of a mixture dataset; default: --dataset's)")
+      ("teacher-steps", po::value(&o.teacher_steps)->default_value(o.teacher_steps),
+       "LMM: the teacher's Heun grid points (18 = EDM's 35-NFE sampler); training sigma is uniform over them")
       ("cond-dim", po::value(&o.cond_dim)->default_value(o.cond_dim), "noised methods: Fourier features of sigma or t")
       ("fourier-scale", po::value(&o.fourier_scale)->default_value(o.fourier_scale), "noised methods: Fourier frequency scale")
       ("samples", po::value(&o.samples)->default_value(o.samples), "samples written and evaluated")
@@ -98,6 +103,8 @@ options parse_train(int argc, char** argv) {
     usage_error("--steps, --width, --depth, --log-every, --threads must be > 0 and --batch, --samples > 1");
   if (!(o.lr > 0) || !(o.imle_ratio >= 1) || o.clip < 0 || o.ema >= 1 || (o.ema < 0 && o.ema != -1))
     usage_error("--lr must be > 0, --imle-ratio >= 1, --clip >= 0, --ema in [0, 1) or -1");
+  if (o.teacher_steps < 2) usage_error("--teacher-steps must be >= 2");
+  if (o.method == "lmm" && o.device == "cuda") usage_error("--method lmm: trains on the CPU only for now (--device cpu)");
   if (o.sample_steps < 0 || o.sigma_data < 0 || o.cdm_epsilon < 0 || o.cond_dim <= 0 || o.cond_dim % 2 != 0 ||
       !(o.fourier_scale > 0))
     usage_error("--sample-steps, --sigma-data, --cdm-epsilon must be >= 0, --cond-dim even and > 0, --fourier-scale > 0");

@@ -53,6 +53,8 @@ inline const std::vector<method_entry>& methods() {
       {"cdm", model_family::denoiser, {"independent"}, {"heun", "euler", "stochastic", "sde"}, 18, "EDM + CDM's consistency term"},
       {"fm", model_family::velocity, {"independent", "ot", "sinkhorn"}, {"euler", "midpoint"}, 100,
        "flow matching; --coupling ot is OT-CFM"},
+      {"lmm", model_family::denoiser, {"teacher"}, {"multistep", "lines-euler", "heun", "euler"}, 1,
+       "LMM: lines loss (LMM eq. 3) on teacher-ODE pairs (--teacher), RAdam; --sample-steps K = K NFE"},
   };
   return table;
 }

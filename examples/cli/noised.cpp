@@ -17,6 +17,8 @@
 #include "idemgen/evaluation/straightness.hpp"
 #include "idemgen/io/csv.hpp"
 #include "idemgen/samplers/flow_ode.hpp"
+#include "idemgen/samplers/lines.hpp"
+#include "idemgen/teachers/mixture.hpp"
 #include "idemgen/samplers/model_function.hpp"
 #include "idemgen/samplers/pf_ode.hpp"
 #include "idemgen/samplers/reverse_sde.hpp"
@@ -42,12 +44,40 @@ double data_std(data::toy dataset, std::uint64_t seed) {
   return std::sqrt(v);
 }
 
+/// LMM's index set for K network evaluations on the 18-point grid: the paper's {0}, {0, 1},
+/// {0, 3, 5}, {0, 1, 3, 5} (LMM Table 7) for K ≤ 4, else K points spread over the grid.
+std::vector<int> lines_indices(int k, int grid_points) {
+  if (k == 1) return {0};
+  if (k == 2) return {0, 1};
+  if (k == 3 && grid_points > 5) return {0, 3, 5};
+  if (k == 4 && grid_points > 5) return {0, 1, 3, 5};
+  std::vector<int> set;
+  for (int i = 0; i < k; ++i) set.push_back(i * grid_points / k);
+  return set;
+}
+
 /// Draws samples into `out` from unit noise z with sampler `name` and `steps`; returns the NFE.
-/// Denoisers: heun, euler (PF-ODE), stochastic (EDM Alg. 2), sde (reverse SDE). Velocities:
-/// euler, midpoint. With `trajectory`, every state is kept; `times` receives t per state.
+/// Denoisers: heun, euler (PF-ODE), stochastic (EDM Alg. 2), sde (reverse SDE), and LMM's
+/// multistep and lines-euler (`steps` = NFE). Velocities: euler, midpoint. With `trajectory`,
+/// every state is kept; `times` receives t per state.
 int draw(const denoiser_t& den, const std::string& name, int steps, be::const_view z, be::view out,
          std::uint64_t seed, std::vector<be::matrix>* trajectory = nullptr, std::vector<double>* times = nullptr) {
   const auto& k = den.schedule();
+  if (name == "multistep" || name == "lines-euler") {
+    const schedule::karras_grid grid{.sigma_min = k.sigma_min, .sigma_max = k.sigma_max, .rho = k.rho};
+    const auto set = lines_indices(steps, grid.steps);
+    if (times) {
+      times->clear();
+      for (int i : set) times->push_back(1 - grid.sigma<double>(i) / k.sigma_max);
+      times->push_back(1.0);
+    }
+    be::copy(z, out);
+    random_stream rng = random_stream(seed).split(6);
+    return samplers::lines_sampler<be>(samplers::model_function(den), grid, set,
+                                       name == "multistep" ? samplers::lines_method::multistep
+                                                           : samplers::lines_method::euler,
+                                       out, rng, trajectory);
+  }
   const auto sigmas = k.steps(steps);
   if (times) *times = evaluation::times_from_sigmas(sigmas);
   be::copy(z, out);
@@ -105,15 +135,9 @@ std::string consistency_json(const denoiser_t& den, be::const_view data, std::ui
 /// For mixture datasets: E‖D_θ − D*‖² against the exact denoiser, at every σ_i of Heun-18, on
 /// x ~ p_σ and on the model's own Heun iterates (ALGORITHMS Part B §6 R4: drift).
 std::string drift_json(const denoiser_t& den, data::toy dataset, be::const_view z, be::const_view data) {
-  const auto mix = data::mixture_of(dataset);
-  if (!mix) return "";
-  std::vector<double> means, stddevs, weights;
-  for (const auto& c : mix->centres) {
-    means.insert(means.end(), {c[0], c[1]});
-    stddevs.insert(stddevs.end(), {mix->stddev, mix->stddev});
-    weights.push_back(1.0);
-  }
-  const evaluation::mixture_denoiser<be> exact(means, stddevs, weights, 2);
+  const auto teacher = teachers::exact_denoiser<be>(dataset);
+  if (!teacher) return "";
+  const auto& exact = *teacher;
   const index_t n = 500;
   std::vector<be::matrix> states;
   be::matrix zn(2, n), x(2, n), noised(2, n), y(2, n), unit(2, n);
@@ -137,9 +161,25 @@ std::string drift_json(const denoiser_t& den, data::toy dataset, be::const_view 
 
 /// samples.csv/png and trajectory.png from (sampler, steps); metrics.json with the NFE table,
 /// straightness and (denoisers) consistency error.
+/// The samples-vs-NFE table: (sampler, step counts) for the method's first two samplers.
+std::vector<std::pair<std::string, std::vector<int>>> nfe_table_for(const method_entry& m) {
+  std::vector<std::pair<std::string, std::vector<int>>> table;
+  for (std::size_t k = 0; k < std::min<std::size_t>(2, m.samplers.size()); ++k) {
+    const std::string& s = m.samplers[k];
+    const bool velocity = m.family == model_family::velocity;
+    table.emplace_back(s, s == "multistep" || s == "lines-euler" ? std::vector<int>{1, 2, 3, 4, 8}
+                          : s == "heun"                          ? std::vector<int>{1, 2, 3, 5, 18}
+                          : s == "midpoint"                      ? std::vector<int>{1, 2, 4, 50}
+                          : velocity                             ? std::vector<int>{1, 2, 4, 8, 100}
+                                                                 : std::vector<int>{1, 2, 4, 8, 35});
+  }
+  return table;
+}
+
 template <class Model>
-int write_outputs(const Model& model, data::toy dataset, index_t n, const std::string& sampler, int steps,
-                  std::uint64_t seed, const std::string& out, const std::string& json_head) {
+int write_outputs(const Model& model, const method_entry& method, data::toy dataset, index_t n,
+                  const std::string& sampler, int steps, std::uint64_t seed, const std::string& out,
+                  const std::string& json_head) {
   constexpr bool is_denoiser = std::is_same_v<Model, denoiser_t>;
   data::toy_sampler<be> data_sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
@@ -157,9 +197,7 @@ int write_outputs(const Model& model, data::toy dataset, index_t n, const std::s
   json += fmt::format("  \"sampler\": \"{}\", \"sampler_steps\": {}, \"nfe\": {}, {},\n", sampler, steps, nfe, main.json());
   // Samples against NFE: Euler and the second-order sampler of the family.
   json += "  \"nfe_table\": [\n";
-  const std::vector<std::pair<std::string, std::vector<int>>> table =
-      is_denoiser ? std::vector<std::pair<std::string, std::vector<int>>>{{"euler", {1, 2, 4, 8, 35}}, {"heun", {1, 2, 3, 5, 18}}}
-                  : std::vector<std::pair<std::string, std::vector<int>>>{{"euler", {1, 2, 4, 8, 100}}, {"midpoint", {1, 2, 4, 50}}};
+  const auto table = nfe_table_for(method);
   be::matrix y(2, n);
   bool first = true;
   for (const auto& [name, list] : table)
@@ -221,7 +259,7 @@ int train_noised(const options& o) {
     usage_error("--sampler: expected " + one_of(find_method(o.method).samplers) + " for --method " + o.method + ", got " +
                 sampler);
   const auto outputs = [&](const auto& model, const trained& t) {
-    return write_outputs(model, dataset, o.samples, sampler, steps, o.seed, o.out,
+    return write_outputs(model, find_method(o.method), dataset, o.samples, sampler, steps, o.seed, o.out,
                          fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
                                      "  \"train_seconds\": {:.4g},\n  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
                                      o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.recoveries,
@@ -266,12 +304,12 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
     velocity_t vel(make_noised_net<be>(c, random_stream(0)));
     const bool ema = train::load_weights(file, vel, checkpoint, weights == "ema");
     std::filesystem::create_directories(out);
-    return write_outputs(vel, dataset, n, sampler, steps, seed, out, head(ema));
+    return write_outputs(vel, find_method(c.method), dataset, n, sampler, steps, seed, out, head(ema));
   }
   denoiser_t den(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data));
   const bool ema = train::load_weights(file, den, checkpoint, weights == "ema");
   std::filesystem::create_directories(out);
-  return write_outputs(den, dataset, n, sampler, steps, seed, out, head(ema));
+  return write_outputs(den, find_method(c.method), dataset, n, sampler, steps, seed, out, head(ema));
 }
 
 }  // namespace idemgen::cli

@@ -11,6 +11,8 @@
 #include "cli/train_on.hpp"
 #include "idemgen/models/diffusion.hpp"
 #include "idemgen/models/flow_matching.hpp"
+#include "idemgen/models/lmm.hpp"
+#include "idemgen/teachers/mixture.hpp"
 #include "idemgen/nn/mlp.hpp"
 
 namespace idemgen::cli {
@@ -38,6 +40,16 @@ inline schedule::karras make_karras(double sigma_data) {
   return {.sigma_data = sigma_data, .p_mean = -1.2 + std::log(sigma_data / 0.5)};
 }
 
+/// LMM's teacher: "mixture:DATASET" (or empty: --dataset's), the analytic denoiser of a mixture.
+inline data::toy teacher_dataset(const options& o) {
+  const std::string spec = o.teacher.empty() ? "mixture:" + o.dataset : o.teacher;
+  if (spec.rfind("mixture:", 0) != 0)
+    throw invalid_argument("idemgen", "--teacher", "mixture:DATASET (a trained-EDM teacher is not wired into the CLI yet)", spec);
+  const data::toy t = data::parse_toy(spec.substr(8));
+  if (!data::mixture_of(t)) throw invalid_argument("idemgen", "--teacher", "a mixture dataset (grid25, 8gaussians)", spec);
+  return t;
+}
+
 template <numeric_backend B>
 trained train_noised_on(const options& o, const noised_config& c, const host_sampler& sample) {
   using mlp_t = nn::mlp<B>;
@@ -56,6 +68,24 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
     return with_chosen_coupling(o, coupling::independent{}, with);
   }
   nn::denoiser<mlp_t> den(std::move(net), make_karras(c.sigma_data));
+  if (o.method == "lmm") {  // CPU only (main.cpp refuses --device cuda): the teacher runs on the host
+    if constexpr (std::is_same_v<B, be>) {
+      const data::toy t = teacher_dataset(o);
+      using teacher_t = evaluation::mixture_denoiser<B>;
+      const schedule::karras_grid grid{.steps = o.teacher_steps};
+      coupling::teacher_ode<teacher_t> pairs{.teacher = std::make_shared<teacher_t>(*teachers::exact_denoiser<B>(t)),
+                                             .ode = {.grid = grid}};
+      models::basic_generator_options<optim::radam_options> r{
+          .optimizer = {.lr = o.lr}, .lr_schedule = g.lr_schedule, .clip_grad_norm = g.clip_grad_norm,
+          .ema_decay = g.ema_decay, .seed = g.seed};
+      models::lmm<mlp_t, teacher_t> gen(std::move(den), models::lmm_losses({.schedule = grid}), {}, r, pairs);
+      meta.emplace_back("teacher", "mixture:" + std::string(data::to_string(t)));
+      meta.emplace_back("teacher_steps", std::to_string(o.teacher_steps));
+      return train_and_save(gen, o, sample, meta);
+    } else {
+      throw invalid_argument("idemgen", "--device", "cpu for --method lmm", "cuda");
+    }
+  }
   if (o.method == "diffusion") {
     models::diffusion<mlp_t> gen(std::move(den), {}, {}, g);
     return train_and_save(gen, o, sample, meta);

@@ -40,6 +40,10 @@ struct options {
   int sample_steps = 0;       // 0: 18 (diffusion, cdm) or 100 (fm)
   double sigma_data = 0;      // 0: the data's standard deviation (ALGORITHMS Part B trap 8)
   double cdm_weight = 10, cdm_epsilon = 0.05;
+  // LMM: the teacher ("mixture:DATASET", the analytic denoiser; empty: the --dataset's) and its
+  // Heun grid points (18: EDM's 35-NFE sampler).
+  std::string teacher;
+  int teacher_steps = 18;
   // Couplings (methods.hpp lists which method accepts which; empty: the method's default).
   std::string coupling;
   double ot_ratio = 1, sinkhorn_epsilon = 0.05;
