@@ -37,6 +37,7 @@ void write_trajectory_png(const std::string& path, const std::vector<be::matrix>
 
 
 int couple_command(int argc, char** argv);
+int pairs_command(int argc, char** argv);
 int train_one_step(const options& o);
 int train_noised(const options& o);
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,

@@ -5,6 +5,7 @@
 //   idemgen train --method naign --coupling ot --out out/ot_naign_grid25
 //   idemgen train --method fm --coupling ot --dataset moons --out out/otcfm_moons
 //   idemgen couple --source A.csv --target B.csv --method exact --out pairs.csv
+//   idemgen pairs --teacher mixture:grid25 --n 200000 --out pairs.safetensors
 //   idemgen train --method diffusion --dataset grid25 --out out/edm_grid25
 //   idemgen train --method naign --device cuda --batch 4096 --out out/naign_gpu
 //   idemgen sample --checkpoint out/edm_grid25/model.safetensors --sampler heun --steps 18 --out DIR2
@@ -64,6 +65,7 @@ options parse_train(int argc, char** argv) {
       ("cdm-epsilon", po::value(&o.cdm_epsilon)->default_value(o.cdm_epsilon), "CDM: sigma' ~ sigma - U[0, epsilon]")
       ("teacher", po::value(&o.teacher),
        "LMM: the teacher, mixture:DATASET (the analytic denoiser of a mixture dataset; default: --dataset's)")
+      ("pairs", po::value(&o.pairs), "LMM: train on a pair file of idemgen pairs instead of online teacher pairs")
       ("teacher-steps", po::value(&o.teacher_steps)->default_value(o.teacher_steps),
        "LMM: the teacher's Heun grid points (18 = EDM's 35-NFE sampler); training sigma is uniform over them")
       ("cond-dim", po::value(&o.cond_dim)->default_value(o.cond_dim), "noised methods: Fourier features of sigma or t")
@@ -153,15 +155,17 @@ int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << "usage: idemgen train [options]    train a model (idemgen train --help)\n"
                  "       idemgen sample [options]   sample a trained model (idemgen sample --help)\n"
-                 "       idemgen couple [options]   optimal pairs between two point clouds (idemgen couple --help)\n";
+                 "       idemgen couple [options]   optimal pairs between two point clouds (idemgen couple --help)\n"
+                 "       idemgen pairs [options]    teacher-ODE pairs for LMM (idemgen pairs --help)\n";
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
-  if (command != "train" && command != "sample" && command != "couple")
-    usage_error("unknown command '" + command + "' (expected: train, sample or couple)");
+  if (command != "train" && command != "sample" && command != "couple" && command != "pairs")
+    usage_error("unknown command '" + command + "' (expected: train, sample, couple or pairs)");
   try {
     if (command == "sample") return sample_command(argc - 1, argv + 1);
     if (command == "couple") return couple_command(argc - 1, argv + 1);
+    if (command == "pairs") return pairs_command(argc - 1, argv + 1);
     const options o = parse_train(argc - 1, argv + 1);
     be::set_num_threads(o.threads);
     return is_noised(o.method) ? train_noised(o) : train_one_step(o);

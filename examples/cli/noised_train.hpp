@@ -70,14 +70,26 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
   nn::denoiser<mlp_t> den(std::move(net), make_karras(c.sigma_data));
   if (o.method == "lmm") {  // CPU only (main.cpp refuses --device cuda): the teacher runs on the host
     if constexpr (std::is_same_v<B, be>) {
+      models::basic_generator_options<optim::radam_options> r{
+          .optimizer = {.lr = o.lr}, .lr_schedule = g.lr_schedule, .clip_grad_norm = g.clip_grad_norm,
+          .ema_decay = g.ema_decay, .seed = g.seed};
+      if (!o.pairs.empty()) {  // stored pairs: their file says which teacher and grid made them
+        auto set = std::make_shared<teachers::pair_set<B>>(teachers::read_pairs<B>(o.pairs));
+        if (set->dim() != 2) throw invalid_argument("idemgen", "--pairs", "pairs of dimension 2", std::to_string(set->dim()));
+        const schedule::karras_grid stored_grid{
+            .steps = static_cast<int>(train::metadata_integer(set->metadata, "teacher_steps", o.pairs, 2))};
+        meta.emplace_back("teacher", set->metadata.count("teacher") ? set->metadata.at("teacher") : "unknown");
+        meta.emplace_back("teacher_steps", std::to_string(stored_grid.steps));
+        meta.emplace_back("pairs", o.pairs);
+        models::lmm_on_pairs<mlp_t> gen(std::move(den), models::lmm_losses({.schedule = stored_grid}), {}, r,
+                                        coupling::stored_pairs<B>{.pairs = std::move(set)});
+        return train_and_save(gen, o, sample, meta);
+      }
       const data::toy t = teacher_dataset(o);
       using teacher_t = evaluation::mixture_denoiser<B>;
       const schedule::karras_grid grid{.steps = o.teacher_steps};
       coupling::teacher_ode<teacher_t> pairs{.teacher = std::make_shared<teacher_t>(*teachers::exact_denoiser<B>(t)),
                                              .ode = {.grid = grid}};
-      models::basic_generator_options<optim::radam_options> r{
-          .optimizer = {.lr = o.lr}, .lr_schedule = g.lr_schedule, .clip_grad_norm = g.clip_grad_norm,
-          .ema_decay = g.ema_decay, .seed = g.seed};
       models::lmm<mlp_t, teacher_t> gen(std::move(den), models::lmm_losses({.schedule = grid}), {}, r, pairs);
       meta.emplace_back("teacher", "mixture:" + std::string(data::to_string(t)));
       meta.emplace_back("teacher_steps", std::to_string(o.teacher_steps));

@@ -42,7 +42,7 @@ struct options {
   double cdm_weight = 10, cdm_epsilon = 0.05;
   // LMM: the teacher ("mixture:DATASET", the analytic denoiser; empty: the --dataset's) and its
   // Heun grid points (18: EDM's 35-NFE sampler).
-  std::string teacher;
+  std::string teacher, pairs;  // pairs: a pair file (idemgen pairs) instead of online pairs
   int teacher_steps = 18;
   // Couplings (methods.hpp lists which method accepts which; empty: the method's default).
   std::string coupling;
