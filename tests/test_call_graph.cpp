@@ -17,13 +17,6 @@ using models::route;
 
 net_t small_net() { return net_t({.input_dim = 2, .output_dim = 2, .hidden = {5}, .act = {nn::activation::tanh}}, 4); }
 
-matrix eval(const net_t& net, cpu::const_view x) {
-  net_t::cache c;
-  const auto y = net.forward(x, c);
-  matrix out(y.rows(), y.cols());
-  cpu::copy(y, out);
-  return out;
-}
 
 /// Runs one graph over u = f(z), v = f(u) (and w = f(v) with a params_only edge when `with_w`),
 /// adds gradient `g` at the last call under route `r`, sweeps, and returns dL/dθ and the passes.

@@ -27,13 +27,6 @@ double mean_l2(cpu::const_view a, cpu::const_view b) {
   return s / static_cast<double>(a.cols());
 }
 
-matrix eval(const net_t& net, cpu::const_view x) {
-  net_t::cache c;
-  const auto y = net.forward(x, c);
-  matrix out(y.rows(), y.cols());
-  cpu::copy(y, out);
-  return out;
-}
 
 // Runs `term` once through a fresh context seeded with `seed` (pairs from `coupling`); returns
 // the analytic gradient.

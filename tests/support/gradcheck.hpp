@@ -53,6 +53,16 @@ inline matrix random_matrix(index_t rows, index_t cols, std::uint64_t seed, doub
   return m;
 }
 
+/// net(x) for an unconditioned network, copied out of its cache.
+template <class Net>
+matrix eval(const Net& net, cpu::const_view x) {
+  typename Net::cache c;
+  const auto y = net.forward(x, cpu::const_view{}, c);
+  matrix out(y.rows(), y.cols());
+  cpu::copy(y, out);
+  return out;
+}
+
 /// Σ w ⊙ y: a scalar loss whose gradient with respect to y is w.
 inline double weighted_sum(cpu::const_view w, cpu::const_view y) { return cpu::dot(w, y); }
 
