@@ -1,4 +1,4 @@
-// A training step in steady state allocates nothing (DESIGN §4). Every heap allocation in the
+// A training step in steady state allocates nothing. Every heap allocation in the
 // process is counted — operator new and the C allocator that OpenBLAS, libgomp and aligned
 // buffers use — by replacing them with counting wrappers around glibc's own.
 #include <catch2/catch.hpp>

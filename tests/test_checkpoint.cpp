@@ -1,5 +1,5 @@
 // Checkpoints: exact resume, and corrupt or truncated files raise io_error without touching the
-// generator (DESIGN §6).
+// generator.
 #include <catch2/catch.hpp>
 
 #include <filesystem>

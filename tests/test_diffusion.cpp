@@ -100,7 +100,7 @@ TEST_CASE("mixture denoiser of one Gaussian is the linear shrinkage μ + s²/(s�
 TEST_CASE("Heun on an exact Gaussian denoiser converges to the closed-form PF-ODE map (2nd order)",
           "[diffusion][samplers]") {
   // Target N(μ, s²) with s = 1: the ODE map from σ_max is y = μ + (x_T − μ) s / √(s² + σ_max²)
-  // (ALGORITHMS Part B trap 11: Heun-18 is off by ~4.5 %, 40 steps ~0.8 %, 100 steps ~0.1 %).
+  // (Heun-18 is off by ~4.5 %, 40 steps ~0.8 %, 100 steps ~0.1 %).
   const double mu = 0.7, s = 1.0;
   evaluation::mixture_denoiser<cpu> den({mu}, {s}, {1.0}, 1);
   const schedule::karras k;

@@ -1,6 +1,6 @@
 // Each loss term's parameter gradient equals central finite differences of a reference
 // formulation in double, where θ' (the frozen copy) is a separate network held at θ and
-// stop-gradient values are computed once at θ (ALGORITHMS §2.1, §3.1; traps T1, T2, T6).
+// stop-gradient values are computed once at θ (IGN eq. 4–5, NAIGN eq. 6–8).
 #include <catch2/catch.hpp>
 
 #include "idemgen/models/ign.hpp"

@@ -1,5 +1,5 @@
 // mlp and resmlp: gradients against finite differences (with and without conditioning), and
-// stop-gradient routing (DESIGN §4).
+// stop-gradient routing.
 #include <catch2/catch.hpp>
 
 #include "support/gradcheck.hpp"

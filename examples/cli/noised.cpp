@@ -133,7 +133,7 @@ std::string consistency_json(const denoiser_t& den, be::const_view data, std::ui
 }
 
 /// For mixture datasets: E‖D_θ − D*‖² against the exact denoiser, at every σ_i of Heun-18, on
-/// x ~ p_σ and on the model's own Heun iterates (ALGORITHMS Part B §6 R4: drift).
+/// x ~ p_σ and on the model's own Heun iterates (the drift CDM addresses).
 std::string drift_json(const denoiser_t& den, data::toy dataset, be::const_view z, be::const_view data) {
   const auto teacher = teachers::exact_denoiser<be>(dataset);
   if (!teacher) return "";
@@ -208,7 +208,7 @@ int write_outputs(const Model& model, const method_entry& method, data::toy data
       first = false;
     }
   json += "\n  ],\n";
-  // Straightness of 100-step Euler trajectories of 500 samples (ALGORITHMS Part B §3.7).
+  // Straightness of 100-step Euler trajectories of 500 samples (LMM Table 1).
   {
     std::vector<be::matrix> states;
     std::vector<double> times;

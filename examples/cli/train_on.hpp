@@ -38,7 +38,7 @@ struct options {
   // Noised methods (diffusion, cdm, fm).
   std::string sampler;        // empty: heun (diffusion, cdm) or euler (fm)
   int sample_steps = 0;       // 0: 18 (diffusion, cdm) or 100 (fm)
-  double sigma_data = 0;      // 0: the data's standard deviation (ALGORITHMS Part B trap 8)
+  double sigma_data = 0;      // 0: the data's standard deviation (EDM tunes σ_data for images)
   double cdm_weight = 10, cdm_epsilon = 0.05;
   // LMM: the teacher ("mixture:DATASET", the analytic denoiser; empty: the --dataset's) and its
   // Heun grid points (18: EDM's 35-NFE sampler).

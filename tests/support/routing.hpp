@@ -1,5 +1,5 @@
 #pragma once
-// The stop-gradient routing rule of DESIGN §4, checked on any network whose forward already ran
+// The stop-gradient routing rule (docs/ARCHITECTURE.md), checked on any network whose forward already ran
 // into cache `c`: backward with grads == nullptr returns the dx of a real backward and leaves
 // every parameter gradient as it was; the real backward then does change them.
 

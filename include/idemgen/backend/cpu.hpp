@@ -1,5 +1,5 @@
 #pragma once
-// backend::cpu<Scalar>: the host implementation of the backend interface (DESIGN §3; the
+// backend::cpu<Scalar>: the host implementation of the backend interface (the
 // contract is written once, above the `backend` concept in core/concepts.hpp).
 // GEMM goes to OpenBLAS (or Eigen, see cpu_gemm.hpp); elementwise work is `parallel_for` over a
 // functor, split over OpenMP threads when large enough to pay for the fork.

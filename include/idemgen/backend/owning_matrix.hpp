@@ -2,7 +2,7 @@
 // owning_matrix<T, Memory>: an owning, column-major rows × cols buffer whose memory comes from
 // `Memory` (host_memory: 64-byte-aligned host allocations; device_memory: the CUDA pool). resize()
 // reuses the allocation when the new size fits the capacity, which is how caches and workspaces
-// reach a steady state that allocates nothing (DESIGN §4). host_matrix and device_matrix are
+// reach a steady state that allocates nothing. host_matrix and device_matrix are
 // this template with the extras of their side (copies and element access on the host).
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 #pragma once
-// The contracts every policy satisfies, each written once next to its concept (DESIGN §8, dlib).
+// The contracts every policy satisfies, each written once next to its concept (as dlib documents its concepts).
 
 #include <concepts>
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 // Build-wide switches and the one portability macro that lets the same function compile for
-// host and device (DESIGN §3: "implemented once for host and device").
+// host and device (implemented once for host and device).
 
 #include <cstddef>
 #include <cstdint>

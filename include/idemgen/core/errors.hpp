@@ -1,5 +1,5 @@
 #pragma once
-// The documented exception types (DESIGN §6). Every message names the argument, the value that
+// The documented exception types. Every message names the argument, the value that
 // was expected and the value that was found, so a user can fix the call without a debugger:
 //
 //   idemgen::shape_error:   "mlp::forward: argument 'x' rows: expected 2, got 3"
@@ -45,7 +45,7 @@ class invalid_argument : public error {
   using error::error;
 };
 
-/// Matrix dimensions that do not fit together (features × batch convention, DESIGN §3).
+/// Matrix dimensions that do not fit together (features × batch convention).
 class shape_error : public invalid_argument {
  public:
   using invalid_argument::invalid_argument;

@@ -1,7 +1,7 @@
 #pragma once
 // Non-owning views of column-major matrices, tagged with the memory space they live in so that a
 // host pointer can never be handed to a device kernel by accident (and vice versa).
-// A batch is features × batch: one sample per column, columns contiguous (DESIGN §3).
+// A batch is features × batch: one sample per column, columns contiguous.
 
 #include <type_traits>
 

@@ -2,7 +2,7 @@
 // Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11): a
 // counter-based generator. The output is a pure function of (key, counter), so element e of any
 // random fill depends only on the seed and e — not on thread count, backend or launch order.
-// That is what lets the CPU and CUDA backends draw the same noise for the same seed (DESIGN §3).
+// That is what lets the CPU and CUDA backends draw the same noise for the same seed.
 //
 // Everything below is IDEMGEN_HOST_DEVICE and allocation-free so the same code compiles in a CUDA
 // kernel. Verified against the Random123 known-answer vectors (tests/test_rng.cpp).

@@ -1,5 +1,5 @@
 #pragma once
-// CDM's consistency ("drift") error (Daras et al. 2023 §5.1, Fig. 1; ALGORITHMS Part B §2.6):
+// CDM's consistency ("drift") error (Daras et al. 2023 §5.1, Fig. 1):
 //   CE(σ, σ') = ½ E_x ‖Ê[D(x_σ'; σ') | x_σ = x] − D(x; σ)‖²
 // where x_σ' comes from the reverse SDE driven by D itself (samplers/reverse_sde.hpp), started
 // at the state x at level σ. A consistent denoiser (a reverse martingale, CDM Lemma 3.1) has

@@ -2,7 +2,7 @@
 // How far a learned denoiser is from a reference (the exact denoiser of a known mixture,
 // evaluation/mixture_denoiser.hpp) at one noise level σ, on given states x (d × n):
 //   E_x ‖D_θ(x; σ) − D*(x; σ)‖²   (per-sample squared norm, averaged over the columns)
-// ALGORITHMS Part B §6 R4 measures it twice: on x ~ p_σ (y + σ z, where DSM trains) and on the
+// The drift check measures it twice: on x ~ p_σ (y + σ z, where DSM trains) and on the
 // model's own sampler iterates at σ (where sampling actually evaluates D_θ: the "drift" CDM
 // addresses). A model that errs more on its own iterates than on p_σ has drifted.
 

@@ -1,5 +1,5 @@
 #pragma once
-// The exact denoiser of a Gaussian mixture with diagonal components (ALGORITHMS Part B §6 R2):
+// The exact denoiser of a Gaussian mixture with diagonal components:
 // noised by x = y + σ n, component k has mean μ_k and variance s_k² + σ² per coordinate, so
 //   D(x; σ)_j = Σ_k w_k [μ_kj + s_kj²/(s_kj² + σ²)(x_j − μ_kj)],
 //   w_k ∝ π_k Π_j N(x_j; μ_kj, s_kj² + σ²)   (normalised with log-sum-exp).

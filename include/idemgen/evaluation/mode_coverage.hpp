@@ -1,5 +1,5 @@
 #pragma once
-// Mode coverage of samples on an equal-weight Gaussian mixture (ALGORITHMS Part A §6 R1):
+// Mode coverage of samples on an equal-weight Gaussian mixture (NAIGN §4: centres within 3 std):
 //   modes_hit       centres with at least one sample within 3 std
 //   modes_balanced  centres holding at least `balance_fraction` of all samples within 3 std
 //                   (0.8 % by default: a fifth of the uniform share for 25 modes)

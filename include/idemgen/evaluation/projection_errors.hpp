@@ -1,5 +1,5 @@
 #pragma once
-// How well f acts as a projector (ALGORITHMS Part A §6 R2):
+// How well f acts as a projector (NAIGN eq. 2–3):
 //   idempotence_error     mean_j ‖f(f(z_j)) − f(z_j)‖   (0 for an idempotent f)
 //   reconstruction_error  mean_j ‖f(x_j) − x_j‖         (0 when data are fixed points)
 

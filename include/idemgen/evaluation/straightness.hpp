@@ -1,5 +1,5 @@
 #pragma once
-// Straightness of sampling trajectories (LMM Table 1; ALGORITHMS Part B §3.7), for a trajectory
+// Straightness of sampling trajectories (LMM Table 1), for a trajectory
 // x(t_0), …, x(t_K) of a deterministic sampler with t_0 = 0 < … < t_K = 1:
 //   S_p = E ∫₀¹ ‖ẋ(t) − (x(1) − x(0))‖^p dt ≈ (1/n) Σ_j Σ_k Δt_k ‖(x_{k+1} − x_k)_j/Δt_k − (x_K − x_0)_j‖^p
 // for p = 1 (LMM's unsquared form) and p = 2 (Liu et al.'s rectified-flow form), each raw and

@@ -1,5 +1,5 @@
 #pragma once
-// Atomic file writes (DESIGN §6): write to "<path>.tmp", flush, then rename over the target, so
+// Atomic file writes: write to "<path>.tmp", flush, then rename over the target, so
 // a crash mid-write never leaves a truncated file where a good one was.
 
 #include <cstdio>

@@ -1,6 +1,6 @@
 #pragma once
 // dense: y = act(W x + V s + b), the fused affine layer every network here is built from.
-// `s` is an optional side input (the noise embedding of a conditioning row, DESIGN §4): V s is
+// `s` is an optional side input (the noise embedding of a conditioning row): V s is
 // the same as concatenating s to x, without the copy. `nn::linear` is a dense with the identity.
 // Initialisation follows PyTorch's nn.Linear: W, V, b ~ U(−1/√fan_in, 1/√fan_in),
 // fan_in = in + side.
@@ -82,7 +82,7 @@ class dense {
   }
 
   /// Given dL/dy, accumulates dL/dW, dL/dV, dL/db into `grads` (skipped when grads == nullptr:
-  /// stop-gradient as routing, DESIGN §4) and writes dL/dx into `dx` (skipped when dx is empty).
+  /// stop-gradient as routing) and writes dL/dx into `dx` (skipped when dx is empty).
   void backward(const scalar* params, cache& c, const_view dy, scalar* grads, view dx) const {
     const index_t n = c.z.cols();
     const_view dz = dy;

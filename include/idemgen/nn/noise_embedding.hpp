@@ -1,6 +1,6 @@
 #pragma once
 // Features of a conditioning row (σ, c_noise or t; 1 × batch) for networks that take one
-// (DESIGN §4). Two kinds, as in EDM's networks:
+//. Two kinds, as in EDM's networks:
 //   positional: f_k = max_period^(−k/h), k < h = dim/2 (Transformer/DDPM): [cos(c f_k); sin(c f_k)]
 //   fourier:    f_k ~ N(0, scale²) drawn once from `seed` (Tancik et al.; EDM uses scale 16
 //               with c_noise = ln(σ)/4): [cos(2π f_k c); sin(2π f_k c)]

@@ -1,6 +1,6 @@
 #pragma once
-// Samplers of the probability-flow ODE dx/dσ = (x − D(x; σ))/σ (EDM, ALGORITHMS Part B §1.1,
-// §1.5, §1.6). Any denoiser works: `denoise(x, sigma_row, out)` writes D(x; σ) for a 1 × batch
+// Samplers of the probability-flow ODE dx/dσ = (x − D(x; σ))/σ (EDM eq. 4,
+// Alg. 1 and 2). Any denoiser works: `denoise(x, sigma_row, out)` writes D(x; σ) for a 1 × batch
 // row σ (samplers/model_function.hpp wraps a network). Each returns the number of denoiser
 // evaluations (NFE).
 //   pf_ode(euler)   N steps, NFE N

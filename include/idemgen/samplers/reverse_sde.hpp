@@ -1,5 +1,5 @@
 #pragma once
-// The reverse SDE of EDM's VE process, driven by a denoiser (ALGORITHMS Part B §1.1; CDM Eq. 3/7):
+// The reverse SDE of EDM's VE process, driven by a denoiser (EDM eq. 6; CDM Eq. 3/7):
 //   dx = 2 (x − D(x; σ))/σ dσ + √(2σ) dW̄,  σ decreasing,
 // discretised by Euler–Maruyama from σ to σ' < σ ([code] backward_sde_sampler):
 //   x ← x + 2 (σ' − σ)(x − D(x; σ))/σ + √(2σ(σ − σ')) ξ,   ξ ~ N(0, I).

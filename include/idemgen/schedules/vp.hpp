@@ -1,6 +1,6 @@
 #pragma once
-// schedule::vp — the variance-preserving schedule in EDM's σ-space (EDM Table 1; ALGORITHMS
-// Part B §1.7). The scaling s(t) = 1/√(1 + σ(t)²) is factored out, so noising is x = y + σ z and
+// schedule::vp — the variance-preserving schedule in EDM's σ-space (EDM Table 1).
+// The scaling s(t) = 1/√(1 + σ(t)²) is factored out, so noising is x = y + σ z and
 // the PF-ODE is the same dx/dσ = (x − D)/σ as karras; what differs is the σ grid, the training
 // distribution and the preconditioning:
 //   σ(t) = √(exp(½ β_d t² + β_min t) − 1),  σ⁻¹(σ) = (√(β_min² + 2 β_d ln(σ² + 1)) − β_min)/β_d

@@ -1,5 +1,5 @@
 #pragma once
-// Checkpoints as safetensors (DESIGN §6): the network's parameter blocks by name, AdamW's moments,
+// Checkpoints as safetensors: the network's parameter blocks by name, AdamW's moments,
 // the EMA, and in the metadata the step, the optimiser's step, the random stream (seed, next
 // block) and the caller's options — everything needed to resume exactly or to sample again.
 //

@@ -2,7 +2,7 @@
 // The training loop around generator::train_step: a progress line on stderr (only when stderr is
 // a terminal), a CSV log of every term every `log_every` steps, and a divergence guard — when a
 // step is non-finite the last good snapshot (weights, AdamW moments, step) is restored and the
-// learning rate halved; after `max_recoveries` it stops with numeric_error (DESIGN §6). An
+// learning rate halved; after `max_recoveries` it stops with numeric_error. An
 // optional `evaluate` hook runs every `evaluate_every` steps (periodic evaluation).
 
 #include <unistd.h>

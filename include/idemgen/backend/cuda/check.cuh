@@ -1,6 +1,6 @@
 #pragma once
 // CUDA and cuBLAS status codes → idemgen::device_error naming the idemgen function, the failing
-// call and the runtime's error string (DESIGN §6: never continue after a failed call).
+// call and the runtime's error string (never continue after a failed call).
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>

@@ -1,5 +1,5 @@
 #pragma once
-// backend::cuda<float>: the backend interface (core/concepts.hpp, DESIGN §3) on an NVIDIA GPU.
+// backend::cuda<float>: the backend interface (core/concepts.hpp) on an NVIDIA GPU.
 // Memory is device_matrix (caching pool, no managed memory); GEMM and the row/column sums are
 // cuBLAS on one stream; everything else is a kernel of its own. Random fills run the same
 // Philox-4x32-10 code as the CPU backend (core/rng.hpp), so a seeded run draws the same noise on
