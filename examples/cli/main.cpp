@@ -40,7 +40,7 @@ options parse_train(int argc, char** argv) {
        "sinkhorn: entropic epsilon relative to the mean cost")
       ("dataset", po::value(&o.dataset)->default_value(o.dataset),
        "grid25, 8gaussians, moons, rings, checkerboard, swiss_roll, pinwheel")
-      ("steps", po::value(&o.steps)->default_value(o.steps), "training steps")
+      ("steps", po::value(&o.steps)->default_value(o.steps), "training steps (0: the method's budget, 4000; lmm 20000)")
       ("batch", po::value(&o.batch)->default_value(o.batch), "batch size N")
       ("width", po::value(&o.width)->default_value(o.width), "mlp hidden width")
       ("depth", po::value(&o.depth)->default_value(o.depth), "mlp hidden layers")
@@ -86,6 +86,7 @@ options parse_train(int argc, char** argv) {
   } catch (const error&) {
     usage_error("--method: expected " + one_of(method_names()) + ", got " + o.method);
   }
+  if (o.steps == 0) o.steps = method->default_train_steps;
   if (!o.coupling.empty() && !method->accepts_coupling(o.coupling))
     usage_error("--coupling: --method " + o.method + " accepts " + one_of(method->couplings) + ", got " + o.coupling);
   if (!(o.ot_ratio >= 1) || !(o.sinkhorn_epsilon > 0))

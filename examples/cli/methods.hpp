@@ -24,6 +24,7 @@ struct method_entry {
   std::vector<std::string> samplers;   // noised methods: --sampler values; the first is the default
   int default_sample_steps = 0;        // noised methods: sampler steps when --sample-steps is 0
   std::string help;
+  long default_train_steps = 4000;     // --steps when not given (the budget its results need)
 
   /// A σ- or t-conditioned model sampled by an ODE/SDE.
   bool noised() const { return family != model_family::one_step; }
@@ -54,7 +55,7 @@ inline const std::vector<method_entry>& methods() {
       {"fm", model_family::velocity, {"independent", "ot", "sinkhorn"}, {"euler", "midpoint"}, 100,
        "flow matching; --coupling ot is OT-CFM"},
       {"lmm", model_family::denoiser, {"teacher"}, {"multistep", "lines-euler", "heun", "euler"}, 1,
-       "LMM: lines loss (LMM eq. 3) on teacher-ODE pairs (--teacher), RAdam; --sample-steps K = K NFE"},
+       "LMM: lines loss (LMM eq. 3) on teacher-ODE pairs (--teacher), RAdam; --sample-steps K = K NFE", 20000},
   };
   return table;
 }

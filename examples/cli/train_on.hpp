@@ -30,7 +30,7 @@ using be = backend::cpu<float>;
 struct options {
   std::string method = "naign", dataset = "grid25", out, activation = "relu", lr_schedule = "constant";
   std::string device = "cpu";  // cpu or cuda: where training runs
-  long steps = 4000, log_every = 50, eval_every = 0, warmup = 0;
+  long steps = 0, log_every = 50, eval_every = 0, warmup = 0;
   index_t batch = 512, width = 256, depth = 3, samples = 2500;
   double lr = 1e-3, imle_ratio = 10, clip = 0, ema = -1, tight_weight = 0.1, tight_clamp = 0;
   std::uint64_t seed = 0;
