@@ -64,7 +64,8 @@ options parse_train(int argc, char** argv) {
       ("cdm-weight", po::value(&o.cdm_weight)->default_value(o.cdm_weight), "CDM: consistency weight lambda_c")
       ("cdm-epsilon", po::value(&o.cdm_epsilon)->default_value(o.cdm_epsilon), "CDM: sigma' ~ sigma - U[0, epsilon]")
       ("teacher", po::value(&o.teacher),
-       "LMM: the teacher, mixture:DATASET (the analytic denoiser of a mixture dataset; default: --dataset's)")
+       "LMM: the teacher, mixture:DATASET (the analytic denoiser of a mixture dataset; default: --dataset's) "
+       "or a diffusion/cdm checkpoint (its EMA weights)")
       ("pairs", po::value(&o.pairs), "LMM: train on a pair file of idemgen pairs instead of online teacher pairs")
       ("teacher-steps", po::value(&o.teacher_steps)->default_value(o.teacher_steps),
        "LMM: the teacher's Heun grid points (18 = EDM's 35-NFE sampler); training sigma is uniform over them")

@@ -138,7 +138,7 @@ std::string drift_json(const denoiser_t& den, data::toy dataset, be::const_view 
   const auto teacher = teachers::exact_denoiser<be>(dataset);
   if (!teacher) return "";
   const auto& exact = *teacher;
-  const index_t n = 500;
+  const index_t n = std::min<index_t>(500, std::min(z.cols(), data.cols()));  // never past the buffers
   std::vector<be::matrix> states;
   be::matrix zn(2, n), x(2, n), noised(2, n), y(2, n), unit(2, n);
   be::copy(be::const_view(z.data(), 2, n), zn);
@@ -208,17 +208,18 @@ int write_outputs(const Model& model, const method_entry& method, data::toy data
       first = false;
     }
   json += "\n  ],\n";
-  // Straightness of 100-step Euler trajectories of 500 samples (LMM Table 1).
+  // Straightness of 100-step Euler trajectories of (up to) 500 samples (LMM Table 1).
   {
     std::vector<be::matrix> states;
     std::vector<double> times;
-    be::matrix z5(2, 500), y5(2, 500);
-    be::copy(be::const_view(z.data(), 2, 500), z5);
+    const index_t m5 = std::min<index_t>(500, n);  // --samples may be fewer: never read past z
+    be::matrix z5(2, m5), y5(2, m5);
+    be::copy(be::const_view(z.data(), 2, m5), z5);
     draw(model, "euler", 100, z5, y5, seed, &states, &times);
     const auto s = evaluation::straightness<be>(states, times);
-    json += fmt::format("  \"straightness\": {{\"trajectories\": 500, \"euler_steps\": 100, \"time\": \"{}\", "
+    json += fmt::format("  \"straightness\": {{\"trajectories\": {}, \"euler_steps\": 100, \"time\": \"{}\", "
                         "\"p1\": {:.5g}, \"p2\": {:.5g}, \"p1_normalized\": {:.5g}, \"p2_normalized\": {:.5g}}},\n",
-                        is_denoiser ? "t = 1 - sigma/sigma_max" : "flow t", s.p1, s.p2, s.p1_normalized,
+                        m5, is_denoiser ? "t = 1 - sigma/sigma_max" : "flow t", s.p1, s.p2, s.p1_normalized,
                         s.p2_normalized);
   }
   if constexpr (is_denoiser) json += consistency_json(model, data_b, seed) + drift_json(model, dataset, z, data_b);

@@ -12,8 +12,9 @@
 #include "idemgen/models/diffusion.hpp"
 #include "idemgen/models/flow_matching.hpp"
 #include "idemgen/models/lmm.hpp"
-#include "idemgen/teachers/mixture.hpp"
 #include "idemgen/nn/mlp.hpp"
+#include "idemgen/teachers/mixture.hpp"
+#include "idemgen/train/checkpoint.hpp"
 
 namespace idemgen::cli {
 
@@ -40,11 +41,35 @@ inline schedule::karras make_karras(double sigma_data) {
   return {.sigma_data = sigma_data, .p_mean = -1.2 + std::log(sigma_data / 0.5)};
 }
 
+/// A trained EDM denoiser as a teacher (teachers::teacher): D(x; σ) with its own cache.
+struct checkpoint_teacher {
+  nn::denoiser<nn::mlp<be>> den;
+  nn::denoiser<nn::mlp<be>>::cache cache;
+  void operator()(be::const_view x, be::const_view sigma, be::view out) { be::copy(den.forward(x, sigma, cache), out); }
+};
+
+/// A diffusion or CDM checkpoint (idemgen train --method diffusion|cdm) as LMM's teacher, with
+/// its EMA weights when it has them. Any other file is an io_error or invalid_argument.
+inline checkpoint_teacher load_checkpoint_teacher(const std::string& path) {
+  const io::safetensors file = io::read_safetensors(path);
+  const auto& md = file.metadata;
+  const std::string method = train::metadata_string(md, "method", path);
+  if (method != "diffusion" && method != "cdm")
+    throw invalid_argument("idemgen", "--teacher", "a diffusion or cdm checkpoint", "a " + method + " checkpoint");
+  const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, path, 1)); };
+  const noised_config c{method, train::metadata_string(md, "dataset", path), train::metadata_string(md, "activation", path),
+                        integer("width"), integer("depth"), integer("cond_dim"),
+                        train::metadata_real(md, "fourier_scale", path, 0), train::metadata_real(md, "sigma_data", path, 0)};
+  checkpoint_teacher t{nn::denoiser<nn::mlp<be>>(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data)), {}};
+  train::load_weights(file, t.den, path, /*prefer_ema=*/true);
+  return t;
+}
+
 /// LMM's teacher: "mixture:DATASET" (or empty: --dataset's), the analytic denoiser of a mixture.
 inline data::toy teacher_dataset(const options& o) {
   const std::string spec = o.teacher.empty() ? "mixture:" + o.dataset : o.teacher;
   if (spec.rfind("mixture:", 0) != 0)
-    throw invalid_argument("idemgen", "--teacher", "mixture:DATASET (a trained-EDM teacher is not wired into the CLI yet)", spec);
+    throw invalid_argument("idemgen", "--teacher", "mixture:DATASET or a diffusion checkpoint", spec);
   const data::toy t = data::parse_toy(spec.substr(8));
   if (!data::mixture_of(t)) throw invalid_argument("idemgen", "--teacher", "a mixture dataset (grid25, 8gaussians)", spec);
   return t;
@@ -83,6 +108,16 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
         meta.emplace_back("pairs", o.pairs);
         models::lmm_on_pairs<mlp_t> gen(std::move(den), models::lmm_losses({.schedule = stored_grid}), {}, r,
                                         coupling::stored_pairs<B>{.pairs = std::move(set)});
+        return train_and_save(gen, o, sample, meta);
+      }
+      const schedule::karras_grid teacher_grid{.steps = o.teacher_steps};
+      if (!o.teacher.empty() && o.teacher.rfind("mixture:", 0) != 0) {  // a trained EDM checkpoint
+        coupling::teacher_ode<checkpoint_teacher> pairs{
+            .teacher = std::make_shared<checkpoint_teacher>(load_checkpoint_teacher(o.teacher)), .ode = {.grid = teacher_grid}};
+        models::lmm<mlp_t, checkpoint_teacher> gen(std::move(den), models::lmm_losses({.schedule = teacher_grid}), {}, r,
+                                                   pairs);
+        meta.emplace_back("teacher", o.teacher);
+        meta.emplace_back("teacher_steps", std::to_string(o.teacher_steps));
         return train_and_save(gen, o, sample, meta);
       }
       const data::toy t = teacher_dataset(o);
