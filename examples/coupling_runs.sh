@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The coupling runs of docs/RESULTS.md ("Couplings"): OT-coupled NAIGN on grid-25 over seeds 0–9 at
-# the CLI's default budget, its M = 2N variant (seeds 0–4), and flow matching with the
+# the CLI's default budget, its M = 2N variant (seeds 0–9), and flow matching with the
 # independent and the exact OT coupling on grid-25, moons and 8 gaussians. Each run is one
 # `idemgen train` into out/couplings/NAME; the table at the end is read from the runs' metrics.json.
 #   examples/coupling_runs.sh [--table-only]
@@ -21,7 +21,7 @@ if [[ "${1:-}" != "--table-only" ]]; then
   for seed in 0 1 2 3 4 5 6 7 8 9; do
     run otnaign_s$seed --method naign --coupling ot --dataset grid25 --seed $seed
   done
-  for seed in 0 1 2 3 4; do  # M = 2N: a rectangular assignment
+  for seed in 0 1 2 3 4 5 6 7 8 9; do  # M = 2N: a rectangular assignment
     run otnaign_r2_s$seed --method naign --coupling ot --ot-ratio 2 --dataset grid25 --seed $seed
   done
   for ds in grid25 moons 8gaussians; do

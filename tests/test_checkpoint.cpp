@@ -32,6 +32,17 @@ std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
+/// Three more steps of a and b on the same batches: the same losses, then the same weights.
+template <class Gen>
+void continue_both(Gen& a, Gen& b, data::toy_sampler<fcpu>& data, fcpu::matrix& x, random_stream& rng) {
+  for (int k = 0; k < 3; ++k) {
+    data.sample(x, rng);
+    const auto ra = a.train_step(x), rb = b.train_step(x);
+    for (std::size_t t = 0; t < ra.terms.size(); ++t) CHECK(ra.terms[t] == rb.terms[t]);
+  }
+  const auto pa = a.net().parameters(), pb = b.net().parameters();
+  CHECK(std::equal(pa.data(), pa.data() + pa.size(), pb.data()));
+}
 void write_all(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
@@ -50,13 +61,8 @@ TEST_CASE("a checkpoint resumes training exactly: same losses and weights as nev
   const auto meta = train::load_checkpoint(path, b);
   CHECK(meta.at("dataset") == "moons");
   CHECK(b.steps() == 5);
-  for (int k = 0; k < 3; ++k) {
-    data.sample(x, rng);
-    const auto ra = a.train_step(x), rb = b.train_step(x);
-    for (std::size_t t = 0; t < ra.terms.size(); ++t) CHECK(ra.terms[t] == rb.terms[t]);
-  }
-  const auto pa = a.net().parameters(), pb = b.net().parameters();
-  CHECK(std::equal(pa.data(), pa.data() + pa.size(), pb.data()));
+  continue_both(a, b, data, x, rng);
+  const auto pa = a.net().parameters();
   CHECK(std::equal(a.ema().average().data(), a.ema().average().data() + pa.size(), b.ema().average().data()));
 }
 
@@ -156,14 +162,8 @@ TEST_CASE("checkpoints name their optimiser: SGD with momentum resumes exactly, 
   train::save_checkpoint(path, a);
   sgd_gen b = make_sgd(99);
   train::load_checkpoint(path, b);
-  for (int k = 0; k < 3; ++k) {
-    data.sample(x, rng);
-    const auto ra = a.train_step(x), rb = b.train_step(x);
-    for (std::size_t t = 0; t < ra.terms.size(); ++t) CHECK(ra.terms[t] == rb.terms[t]);
-  }
   // The momentum buffer came from the file: without it the third step's weights would differ.
-  const auto pa = a.net().parameters(), pb = b.net().parameters();
-  CHECK(std::equal(pa.data(), pa.data() + pa.size(), pb.data()));
+  continue_both(a, b, data, x, rng);
   // An AdamW checkpoint loaded into an SGD generator: io_error naming both, weights untouched.
   gen_t adamw = make_generator(1);
   const std::string adamw_path = temp_path("adamw.safetensors");
