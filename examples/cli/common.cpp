@@ -15,6 +15,18 @@ namespace idemgen::cli {
 
 bool is_noised(const std::string& method) { return find_method(method).noised(); }
 
+/// LMM's index set for K network evaluations on the 18-point grid: the paper's {0}, {0, 1},
+/// {0, 3, 5}, {0, 1, 3, 5} (LMM Table 7) for K ≤ 4, else K points spread over the grid.
+std::vector<int> lines_indices(int k, int grid_points) {
+  if (k == 1) return {0};
+  if (k == 2) return {0, 1};
+  if (k == 3 && grid_points > 5) return {0, 3, 5};
+  if (k == 4 && grid_points > 5) return {0, 1, 3, 5};
+  std::vector<int> set;
+  for (int i = 0; i < k; ++i) set.push_back(i * grid_points / k);
+  return set;
+}
+
 std::string coupling_of(const options& o) {
   return o.coupling.empty() ? find_method(o.method).couplings.front() : o.coupling;
 }

@@ -7,6 +7,7 @@
 //   idemgen couple --source A.csv --target B.csv --method exact --out pairs.csv
 //   idemgen pairs --teacher mixture:grid25 --n 200000 --out pairs.safetensors
 //   idemgen train --method diffusion --dataset grid25 --out out/edm_grid25
+//   idemgen train --method sign --teacher mixture:grid25 --out out/sign_grid25
 //   idemgen train --method naign --device cuda --batch 4096 --out out/naign_gpu
 //   idemgen sample --checkpoint out/edm_grid25/model.safetensors --sampler heun --steps 18 --out DIR2
 //
@@ -56,7 +57,7 @@ options parse_train(int argc, char** argv) {
       ("ema", po::value(&o.ema)->default_value(o.ema),
        "EMA decay of the weights used for the outputs (-1: 0.999 for diffusion, cdm, fm; off otherwise)")
       ("sampler", po::value(&o.sampler), "diffusion, cdm: heun (default), euler, stochastic, sde; fm: euler (default), midpoint; "
-       "lmm: multistep (default), lines-euler, heun, euler")
+       "lmm: multistep (default), lines-euler, heun, euler; sign: recursive (default), multistep")
       ("sample-steps", po::value(&o.sample_steps)->default_value(o.sample_steps),
        "sampler steps (0: 18 for diffusion/cdm, i.e. 35 NFE with heun; 100 for fm)")
       ("sigma-data", po::value(&o.sigma_data)->default_value(o.sigma_data),
@@ -64,11 +65,19 @@ options parse_train(int argc, char** argv) {
       ("cdm-weight", po::value(&o.cdm_weight)->default_value(o.cdm_weight), "CDM: consistency weight lambda_c")
       ("cdm-epsilon", po::value(&o.cdm_epsilon)->default_value(o.cdm_epsilon), "CDM: sigma' ~ sigma - U[0, epsilon]")
       ("teacher", po::value(&o.teacher),
-       "LMM: the teacher, mixture:DATASET (the analytic denoiser of a mixture dataset; default: --dataset's) "
-       "or a diffusion/cdm checkpoint (its EMA weights)")
-      ("pairs", po::value(&o.pairs), "LMM: train on a pair file of idemgen pairs instead of online teacher pairs")
+       "LMM, SIGN: the teacher, mixture:DATASET (the analytic denoiser of a mixture dataset; default: --dataset's) "
+       "or a diffusion/cdm checkpoint (its EMA weights); SIGN also empirical (no teacher: consistency training)")
+      ("pairs", po::value(&o.pairs), "LMM: train on a pair file of idemgen pairs instead of online teacher pairs; "
+       "SIGN: add the regression term on them")
       ("teacher-steps", po::value(&o.teacher_steps)->default_value(o.teacher_steps),
-       "LMM: the teacher's Heun grid points (18 = EDM's 35-NFE sampler); training sigma is uniform over them")
+       "LMM: the teacher's Heun grid points (18 = EDM's 35-NFE sampler); training sigma is uniform over them; "
+       "SIGN: the flow term's grid")
+      ("sigma-max", po::value(&o.sigma_max)->default_value(o.sigma_max),
+       "SIGN: the Karras grid's sigma_max, and the source scale (f generates from sigma_max z)")
+      ("flow-weight", po::value(&o.flow_weight)->default_value(o.flow_weight), "SIGN: flow weight lambda_f")
+      ("denoise-weight", po::value(&o.denoise_weight)->default_value(o.denoise_weight), "SIGN: denoise weight lambda_n")
+      ("idem", po::value(&o.idem)->default_value(o.idem),
+       "SIGN: idempotence routing, eq4 (SIGN eq. 4) or printed (Alg. 1 l. 10 as printed: trains the outer call)")
       ("cond-dim", po::value(&o.cond_dim)->default_value(o.cond_dim), "noised methods: Fourier features of sigma or t")
       ("fourier-scale", po::value(&o.fourier_scale)->default_value(o.fourier_scale), "noised methods: Fourier frequency scale")
       ("samples", po::value(&o.samples)->default_value(o.samples), "samples written and evaluated")
@@ -108,7 +117,15 @@ options parse_train(int argc, char** argv) {
   if (!(o.lr > 0) || !(o.imle_ratio >= 1) || o.clip < 0 || o.ema >= 1 || (o.ema < 0 && o.ema != -1))
     usage_error("--lr must be > 0, --imle-ratio >= 1, --clip >= 0, --ema in [0, 1) or -1");
   if (o.teacher_steps < 2) usage_error("--teacher-steps must be >= 2");
-  if (o.method == "lmm" && o.device == "cuda") usage_error("--method lmm: trains on the CPU only for now (--device cpu)");
+  if ((o.method == "lmm" || o.method == "sign") && o.device == "cuda")
+    usage_error("--method " + o.method + ": trains on the CPU only for now (--device cpu)");
+  if (!(o.sigma_max > 0) || !(o.flow_weight >= 0) || !(o.denoise_weight >= 0) || (o.idem != "eq4" && o.idem != "printed"))
+    usage_error("--sigma-max must be > 0, --flow-weight and --denoise-weight >= 0, --idem eq4 or printed");
+  if (!o.pairs.empty() && o.method != "lmm" && o.method != "sign") usage_error("--pairs applies to --method lmm or sign");
+  if (o.method == "sign" && o.sampler == "multistep" && o.sample_steps > o.teacher_steps)
+    usage_error("--sample-steps: multistep takes at most the grid's --teacher-steps points");
+  if (!o.sampler.empty() && !method->accepts_sampler(o.sampler))
+    usage_error("--sampler: expected " + one_of(method->samplers) + " for --method " + o.method + ", got " + o.sampler);
   if (o.sample_steps < 0 || o.sigma_data < 0 || o.cdm_epsilon < 0 || o.cond_dim <= 0 || o.cond_dim % 2 != 0 ||
       !(o.fourier_scale > 0))
     usage_error("--sample-steps, --sigma-data, --cdm-epsilon must be >= 0, --cond-dim even and > 0, --fourier-scale > 0");
@@ -134,7 +151,8 @@ int sample_command(int argc, char** argv) {
       ("n", po::value(&n)->default_value(n), "number of samples")
       ("steps", po::value(&steps)->default_value(steps),
        "one-step methods: recursive applications K (f^K(z); 0 = 1); noised methods: sampler steps (0 = 18 or 100)")
-      ("sampler", po::value(&sampler), "noised methods: heun, euler, stochastic, sde (diffusion, cdm); euler, midpoint (fm)")
+      ("sampler", po::value(&sampler), "noised methods: heun, euler, stochastic, sde (diffusion, cdm); euler, midpoint (fm); "
+       "multistep, lines-euler (lmm); sign: recursive (Alg. 2, K applications), multistep (Alg. 3, K NFE)")
       ("weights", po::value(&weights)->default_value(weights), "ema (when the checkpoint has one) or raw")
       ("seed", po::value(&seed)->default_value(seed), "random seed for z")
       ("threads", po::value(&threads)->default_value(threads), "CPU threads")
@@ -147,8 +165,9 @@ int sample_command(int argc, char** argv) {
   const io::safetensors file = io::read_safetensors(checkpoint);
   const std::string method = train::metadata_string(file.metadata, "method", checkpoint);
   if (is_noised(method)) return sample_noised(file, checkpoint, n, steps, sampler, weights, seed, out);
-  if (!sampler.empty()) usage_error("--sampler does not apply to a " + method + " checkpoint");
-  return sample_one_step(file, checkpoint, n, std::max(steps, 1), weights, seed, out);
+  if (!sampler.empty() && !find_method(method).accepts_sampler(sampler))
+    usage_error("--sampler: " + sampler + " does not apply to a " + method + " checkpoint");
+  return sample_one_step(file, checkpoint, n, std::max(steps, 1), sampler, weights, seed, out);
 }
 
 }  // namespace

@@ -21,8 +21,8 @@ struct method_entry {
   std::string name;
   model_family family = model_family::one_step;
   std::vector<std::string> couplings;  // --coupling values; the first is the default
-  std::vector<std::string> samplers;   // noised methods: --sampler values; the first is the default
-  int default_sample_steps = 0;        // noised methods: sampler steps when --sample-steps is 0
+  std::vector<std::string> samplers;   // --sampler values (noised methods, SIGN); the first is the default
+  int default_sample_steps = 0;        // sampler steps when --sample-steps is 0
   std::string help;
   long default_train_steps = 4000;     // --steps when not given (the budget its results need)
 
@@ -54,6 +54,9 @@ inline const std::vector<method_entry>& methods() {
       {"cdm", model_family::denoiser, {"independent"}, {"heun", "euler", "stochastic", "sde"}, 18, "EDM + CDM's consistency term"},
       {"fm", model_family::velocity, {"independent", "ot", "sinkhorn"}, {"euler", "midpoint"}, 100,
        "flow matching; --coupling ot is OT-CFM"},
+      {"sign", model_family::one_step, {"independent"}, {"recursive", "multistep"}, 1,
+       "SIGN: rec + idem + flow (SIGN eq. 8, --teacher's Euler steps; --teacher empirical: none) + denoise "
+       "(+ reg on --pairs), f generating from sigma_max z; samplers: recursive (Alg. 2), multistep (Alg. 3)"},
       {"lmm", model_family::denoiser, {"teacher"}, {"multistep", "lines-euler", "heun", "euler"}, 1,
        "LMM: lines loss (LMM eq. 3) on teacher-ODE pairs (--teacher), RAdam; --sample-steps K = K NFE", 20000},
   };

@@ -44,18 +44,6 @@ double data_std(data::toy dataset, std::uint64_t seed) {
   return std::sqrt(v);
 }
 
-/// LMM's index set for K network evaluations on the 18-point grid: the paper's {0}, {0, 1},
-/// {0, 3, 5}, {0, 1, 3, 5} (LMM Table 7) for K ≤ 4, else K points spread over the grid.
-std::vector<int> lines_indices(int k, int grid_points) {
-  if (k == 1) return {0};
-  if (k == 2) return {0, 1};
-  if (k == 3 && grid_points > 5) return {0, 3, 5};
-  if (k == 4 && grid_points > 5) return {0, 1, 3, 5};
-  std::vector<int> set;
-  for (int i = 0; i < k; ++i) set.push_back(i * grid_points / k);
-  return set;
-}
-
 /// Draws samples into `out` from unit noise z with sampler `name` and `steps`; returns the NFE.
 /// Denoisers: heun, euler (PF-ODE), stochastic (EDM Alg. 2), sde (reverse SDE), and LMM's
 /// multistep and lines-euler (`steps` = NFE). Velocities: euler, midpoint. With `trajectory`,

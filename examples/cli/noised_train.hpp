@@ -8,6 +8,8 @@
 
 #include "cli/coupling_choice.hpp"
 #include "cli/methods.hpp"
+#include "cli/noised_net.hpp"
+#include "cli/teachers.hpp"
 #include "cli/train_on.hpp"
 #include "idemgen/models/diffusion.hpp"
 #include "idemgen/models/flow_matching.hpp"
@@ -17,63 +19,6 @@
 #include "idemgen/train/checkpoint.hpp"
 
 namespace idemgen::cli {
-
-/// What builds the model: from the command line (train) or the checkpoint's metadata (sample).
-struct noised_config {
-  std::string method, dataset, activation;
-  index_t width = 0, depth = 0, cond_dim = 0;
-  double fourier_scale = 0, sigma_data = 0;
-};
-
-/// The network under the denoiser or velocity: mlp over [x; Fourier features of σ or t].
-template <numeric_backend B>
-nn::mlp<B> make_noised_net(const noised_config& c, random_stream init) {
-  return nn::mlp<B>({.input_dim = 2, .output_dim = 2,
-                     .hidden = std::vector<index_t>(static_cast<std::size_t>(c.depth), c.width),
-                     .act = {nn::parse_activation(c.activation)},
-                     .cond = {.dim = c.cond_dim, .kind = nn::embedding_kind::fourier,
-                              .fourier_scale = c.fourier_scale, .seed = 7}},
-                    init);
-}
-
-/// EDM's schedule with σ_d set to the data's scale and P_mean shifted by ln(σ_d/0.5) (trap 8).
-inline schedule::karras make_karras(double sigma_data) {
-  return {.sigma_data = sigma_data, .p_mean = -1.2 + std::log(sigma_data / 0.5)};
-}
-
-/// A trained EDM denoiser as a teacher (teachers::teacher): D(x; σ) with its own cache.
-struct checkpoint_teacher {
-  nn::denoiser<nn::mlp<be>> den;
-  nn::denoiser<nn::mlp<be>>::cache cache;
-  void operator()(be::const_view x, be::const_view sigma, be::view out) { be::copy(den.forward(x, sigma, cache), out); }
-};
-
-/// A diffusion or CDM checkpoint (idemgen train --method diffusion|cdm) as LMM's teacher, with
-/// its EMA weights when it has them. Any other file is an io_error or invalid_argument.
-inline checkpoint_teacher load_checkpoint_teacher(const std::string& path) {
-  const io::safetensors file = io::read_safetensors(path);
-  const auto& md = file.metadata;
-  const std::string method = train::metadata_string(md, "method", path);
-  if (method != "diffusion" && method != "cdm")
-    throw invalid_argument("idemgen", "--teacher", "a diffusion or cdm checkpoint", "a " + method + " checkpoint");
-  const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, path, 1)); };
-  const noised_config c{method, train::metadata_string(md, "dataset", path), train::metadata_string(md, "activation", path),
-                        integer("width"), integer("depth"), integer("cond_dim"),
-                        train::metadata_real(md, "fourier_scale", path, 0), train::metadata_real(md, "sigma_data", path, 0)};
-  checkpoint_teacher t{nn::denoiser<nn::mlp<be>>(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data)), {}};
-  train::load_weights(file, t.den, path, /*prefer_ema=*/true);
-  return t;
-}
-
-/// LMM's teacher: "mixture:DATASET" (or empty: --dataset's), the analytic denoiser of a mixture.
-inline data::toy teacher_dataset(const options& o) {
-  const std::string spec = o.teacher.empty() ? "mixture:" + o.dataset : o.teacher;
-  if (spec.rfind("mixture:", 0) != 0)
-    throw invalid_argument("idemgen", "--teacher", "mixture:DATASET or a diffusion checkpoint", spec);
-  const data::toy t = data::parse_toy(spec.substr(8));
-  if (!data::mixture_of(t)) throw invalid_argument("idemgen", "--teacher", "a mixture dataset (grid25, 8gaussians)", spec);
-  return t;
-}
 
 template <numeric_backend B>
 trained train_noised_on(const options& o, const noised_config& c, const host_sampler& sample) {
@@ -110,25 +55,15 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
                                         coupling::stored_pairs<B>{.pairs = std::move(set)});
         return train_and_save(gen, o, sample, meta);
       }
-      const schedule::karras_grid teacher_grid{.steps = o.teacher_steps};
-      if (!o.teacher.empty() && o.teacher.rfind("mixture:", 0) != 0) {  // a trained EDM checkpoint
-        coupling::teacher_ode<checkpoint_teacher> pairs{
-            .teacher = std::make_shared<checkpoint_teacher>(load_checkpoint_teacher(o.teacher)), .ode = {.grid = teacher_grid}};
-        models::lmm<mlp_t, checkpoint_teacher> gen(std::move(den), models::lmm_losses({.schedule = teacher_grid}), {}, r,
-                                                   pairs);
-        meta.emplace_back("teacher", o.teacher);
+      const schedule::karras_grid grid{.steps = o.teacher_steps};
+      return with_chosen_teacher(o, [&](auto teacher, const std::string& name) {
+        using teacher_t = typename decltype(teacher)::element_type;
+        coupling::teacher_ode<teacher_t> pairs{.teacher = std::move(teacher), .ode = {.grid = grid}};
+        models::lmm<mlp_t, teacher_t> gen(std::move(den), models::lmm_losses({.schedule = grid}), {}, r, pairs);
+        meta.emplace_back("teacher", name);
         meta.emplace_back("teacher_steps", std::to_string(o.teacher_steps));
         return train_and_save(gen, o, sample, meta);
-      }
-      const data::toy t = teacher_dataset(o);
-      using teacher_t = evaluation::mixture_denoiser<B>;
-      const schedule::karras_grid grid{.steps = o.teacher_steps};
-      coupling::teacher_ode<teacher_t> pairs{.teacher = std::make_shared<teacher_t>(*teachers::exact_denoiser<B>(t)),
-                                             .ode = {.grid = grid}};
-      models::lmm<mlp_t, teacher_t> gen(std::move(den), models::lmm_losses({.schedule = grid}), {}, r, pairs);
-      meta.emplace_back("teacher", "mixture:" + std::string(data::to_string(t)));
-      meta.emplace_back("teacher_steps", std::to_string(o.teacher_steps));
-      return train_and_save(gen, o, sample, meta);
+      });
     } else {
       throw invalid_argument("idemgen", "--device", "cpu for --method lmm", "cuda");
     }

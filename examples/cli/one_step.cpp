@@ -1,14 +1,16 @@
-// idemgen train/sample for one-step methods: IGN, NAIGN, NAIGN− (f(z) and its recursive
-// applications f(f(z)), …).
+// idemgen train/sample for one-step methods: IGN, NAIGN, NAIGN−, SIGN (f(z) and its recursive
+// applications f(f(z)), …; SIGN from z = σ_max ε, with Alg. 3's multistep table besides).
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "cli/common.hpp"
 #include "cli/one_step_train.hpp"
 #include "idemgen/evaluation/mmd.hpp"
 #include "idemgen/evaluation/projection_errors.hpp"
 #include "idemgen/io/csv.hpp"
+#include "idemgen/samplers/multistep_editing.hpp"
 #include "idemgen/samplers/recursive.hpp"
 
 namespace idemgen::cli {
@@ -16,19 +18,44 @@ namespace {
 
 using net_t = nn::mlp<be>;
 
-/// Samples k recursive applications from z ~ N(0, I), evaluates every iterate against fresh data
-/// and writes samples.csv (last iterate), samples.png, trajectory.png and metrics.json.
-int write_outputs(const net_t& net, data::toy dataset, index_t n, int k, std::uint64_t seed, const std::string& out,
-                  const std::string& json_head) {
+/// How a one-step model generates: from z = source_scale · ε, by `sampler` (recursive: K
+/// applications, SIGN Alg. 2; multistep: SIGN Alg. 3 with K NFE over `grid`) with K = steps.
+/// SIGN has a grid (its flow term's), the others none.
+struct one_step_sampling {
+  double source_scale = 1;
+  std::optional<schedule::karras_grid> grid;
+  std::string sampler = "recursive";
+  int steps = 2;
+};
+
+/// SIGN Alg. 3 from x = σ_max ε (in x on entry) with K NFE: re-noised at the grid points of
+/// lines_indices(K) after the first. Returns the NFE.
+int multistep(const net_t& net, const schedule::karras_grid& grid, int k, be::view x, std::uint64_t seed) {
+  if (k > grid.steps)
+    throw invalid_argument("idemgen", "--steps", fmt::format("at most the grid's {} points for multistep", grid.steps),
+                           std::to_string(k));
+  std::vector<double> levels;
+  const auto set = lines_indices(k, grid.steps);
+  for (std::size_t i = 1; i < set.size(); ++i) levels.push_back(grid.sigma<double>(set[i]));
+  random_stream rng = random_stream(seed).split(6);
+  return samplers::multistep_editing(net, levels, x, rng);
+}
+
+/// Samples recursive applications (and, for SIGN, Alg. 3) from z, evaluates them against fresh
+/// data and writes samples.csv, samples.png, trajectory.png and metrics.json.
+int write_outputs(const net_t& net, data::toy dataset, index_t n, const one_step_sampling& how, std::uint64_t seed,
+                  const std::string& out, const std::string& json_head) {
   data::toy_sampler<be> sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
   be::matrix z(2, n), data_a(2, n), data_b(2, n);
-  be::fill_normal(z, eval_rng);
+  be::fill_normal(z, eval_rng, 0.0f, static_cast<float>(how.source_scale));
   sampler.sample(data_a, eval_rng);
   sampler.sample(data_b, eval_rng);
+  const int k = how.sampler == "recursive" ? how.steps : 2;
   const auto iterates = samplers::recursive(net, z, k);
   std::string json = "{\n" + json_head;
-  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n", data::to_string(dataset), n);
+  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n  \"source_scale\": {},\n", data::to_string(dataset), n,
+                      how.source_scale);
   json += fmt::format("  \"mmd2_data_vs_data\": {:.6g},\n", evaluation::mmd2_unbiased<be>(data_b, data_a));
   json += fmt::format("  \"idempotence_error\": {:.6g},\n", evaluation::idempotence_error(net, z));
   json += fmt::format("  \"reconstruction_error\": {:.6g},\n", evaluation::reconstruction_error(net, data_b));
@@ -39,14 +66,38 @@ int write_outputs(const net_t& net, data::toy dataset, index_t n, int k, std::ui
     json += fmt::format("    {{\"applications\": {}, {}}}{}\n", step + 1, q.json(), step + 1 < k ? "," : "");
     if (step == 0) summary = q.summary();
   }
-  json += "  ]\n}\n";
+  json += "  ]";
+  be::matrix samples(2, n);
+  be::copy(iterates.back(), samples);
+  if (how.grid) {  // SIGN Alg. 3 against NFE, from the same z
+    json += ",\n  \"multistep\": [\n";
+    be::matrix x(2, n);
+    bool first = true;
+    for (int nfe : {1, 2, 3, 4, 8}) {
+      if (nfe > how.grid->steps) break;
+      be::copy(z, x);
+      multistep(net, *how.grid, nfe, x, seed);
+      json += fmt::format("{}    {{\"nfe\": {}, {}}}", first ? "" : ",\n", nfe, measure(x, data_a, dataset).json());
+      first = false;
+    }
+    json += "\n";
+    json += "  ]";
+    if (how.sampler == "multistep") {
+      be::copy(z, samples);
+      multistep(net, *how.grid, how.steps, samples, seed);
+      summary = measure(samples, data_a, dataset).summary() + fmt::format(" (multistep, {} NFE)", how.steps);
+    }
+  }
+  json += "\n}\n";
   io::write_atomically(out + "/metrics.json", [&](std::ostream& s) { s << json; });
-  const auto last = to_host(iterates.back());
+  const auto last = to_host(samples);
   io::write_samples_csv(out + "/samples.csv", last.data(), 2, n);
-  write_samples_png(out + "/samples.png", iterates.back(), data_a);
+  write_samples_png(out + "/samples.png", samples, data_a);
   std::vector<be::matrix> states;
-  states.emplace_back(2, n);
-  be::copy(z, states.back());
+  if (how.source_scale == 1) {  // σ_max ε lies far outside the data's box: show f's iterates only
+    states.emplace_back(2, n);
+    be::copy(z, states.back());
+  }
   for (const auto& it : iterates) {
     states.emplace_back(2, n);
     be::copy(it, states.back());
@@ -61,20 +112,31 @@ int write_outputs(const net_t& net, data::toy dataset, index_t n, int k, std::ui
 
 int train_one_step(const options& o) {
   net_t host = make_one_step_net<be>(o.width, o.depth, o.activation, random_stream(0));
-  const host_sampler sample = [&host](const std::vector<float>& parameters, be::const_view z, be::view out) {
+  one_step_sampling how;
+  if (o.method == "sign") {
+    how.source_scale = o.sigma_max;
+    how.grid = schedule::karras_grid{.sigma_max = o.sigma_max, .steps = o.teacher_steps};
+    how.sampler = o.sampler.empty() ? "recursive" : o.sampler;
+    how.steps = o.sample_steps > 0 ? o.sample_steps : (how.sampler == "recursive" ? 2 : 1);
+  }
+  be::matrix source;
+  const host_sampler sample = [&](const std::vector<float>& parameters, be::const_view z, be::view out) {
     load_parameters(host, parameters);
-    samplers::one_step(host, z, out);
+    source.resize(z.rows(), z.cols());
+    be::copy(z, source);
+    be::scale(source, static_cast<float>(how.source_scale));
+    samplers::one_step(host, source, out);
   };
   const trained t = o.device == "cuda" ? train_one_step_cuda(o, sample) : train_one_step_on<be>(o, sample);
   load_parameters(host, t.parameters);
-  return write_outputs(host, data::parse_toy(o.dataset), o.samples, 2, o.seed, o.out,
+  return write_outputs(host, data::parse_toy(o.dataset), o.samples, how, o.seed, o.out,
                        fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
                                    "  \"train_seconds\": {:.4g},\n  \"recoveries\": {},\n",
                                    o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.recoveries));
 }
 
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
-                    const std::string& weights, std::uint64_t seed, const std::string& out) {
+                    const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out) {
   const auto meta = [&](const char* key) { return train::metadata_string(file.metadata, key, checkpoint); };
   const auto integer = [&](const char* key) {
     return static_cast<index_t>(train::metadata_integer(file.metadata, key, checkpoint, 1));
@@ -82,10 +144,22 @@ int sample_one_step(const io::safetensors& file, const std::string& checkpoint, 
   const data::toy dataset = data::parse_toy(meta("dataset"));
   net_t net = make_one_step_net<be>(integer("width"), integer("depth"), meta("activation"), random_stream(0));
   const bool use_ema = train::load_weights(file, net, checkpoint, weights == "ema");
+  one_step_sampling how{.sampler = sampler.empty() ? "recursive" : sampler, .steps = steps};
+  if (meta("method") == "sign") {
+    how.source_scale = train::metadata_real(file.metadata, "source_scale", checkpoint, 0);
+    how.grid = schedule::karras_grid{.sigma_max = train::metadata_real(file.metadata, "sigma_max", checkpoint, 0),
+                                     .steps = static_cast<int>(integer("teacher_steps"))};
+    how.grid->validate();
+  }
+  if (how.sampler == "multistep" && (!how.grid || steps > how.grid->steps))  // before anything is written
+    throw invalid_argument("idemgen", "--steps",
+                           fmt::format("at most the grid's {} points for multistep", how.grid ? how.grid->steps : 0),
+                           std::to_string(steps));
   std::filesystem::create_directories(out);
-  return write_outputs(net, dataset, n, steps, seed, out,
-                       fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n",
-                                   meta("method"), io::json_quote(checkpoint), use_ema ? "ema" : "raw"));
+  return write_outputs(net, dataset, n, how, seed, out,
+                       fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n  \"sampler\": \"{}\", "
+                                   "\"sampler_steps\": {},\n",
+                                   meta("method"), io::json_quote(checkpoint), use_ema ? "ema" : "raw", how.sampler, steps));
 }
 
 }  // namespace idemgen::cli

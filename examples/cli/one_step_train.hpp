@@ -1,6 +1,6 @@
 #pragma once
-// Training of the one-step methods (IGN, NAIGN, NAIGN−) on any backend: one_step.cpp runs it on
-// the CPU, cuda_train.cu on backend::cuda<float>.
+// Training of the one-step methods (IGN, NAIGN, NAIGN−, SIGN) on any backend: one_step.cpp runs
+// it on the CPU, cuda_train.cu on backend::cuda<float> (SIGN: CPU only, its teacher runs there).
 
 #include <algorithm>
 #include <vector>
@@ -9,6 +9,8 @@
 #include "cli/train_on.hpp"
 #include "idemgen/models/ign.hpp"
 #include "idemgen/models/naign.hpp"
+#include "idemgen/models/sign.hpp"
+#include "cli/teachers.hpp"
 #include "idemgen/nn/mlp.hpp"
 
 namespace idemgen::cli {
@@ -22,12 +24,66 @@ nn::mlp<B> make_one_step_net(index_t width, index_t depth, const std::string& ac
                     init);
 }
 
+/// SIGN on the CPU: rec + idem + flow + denoise (+ reg on --pairs) with the --teacher (empirical:
+/// none), over the --teacher-steps Karras grid up to --sigma-max, f generating from σ_max ε.
+template <class Net>
+trained train_sign(Net net, const options& o, models::generator_options g, const host_sampler& sample,
+                   std::vector<std::pair<std::string, std::string>> meta) {
+  g.source_scale = o.sigma_max;
+  const schedule::karras_grid grid{.sigma_max = o.sigma_max, .steps = o.teacher_steps};
+  meta.insert(meta.end(), {{"source_scale", fmt::format("{}", o.sigma_max)},
+                           {"sigma_max", fmt::format("{}", o.sigma_max)},
+                           {"teacher_steps", std::to_string(o.teacher_steps)},
+                           {"flow_weight", fmt::format("{}", o.flow_weight)},
+                           {"denoise_weight", fmt::format("{}", o.denoise_weight)},
+                           {"idem", o.idem}});
+  const auto with_teacher = [&](auto teacher, const std::string& name) {
+    using teacher_t = typename decltype(teacher)::element_type;
+    meta.emplace_back("teacher", name);
+    const losses::teacher_flow<teacher_t> flow{.weight = o.flow_weight, .teacher = std::move(teacher), .schedule = grid};
+    const losses::denoise<> denoise{.weight = o.denoise_weight, .schedule = grid};
+    const auto run = [&](auto idem) {
+      using idem_t = decltype(idem);
+      if (o.pairs.empty()) {
+        using losses_t = losses::set<losses::reconstruction, idem_t, losses::teacher_flow<teacher_t>, losses::denoise<>>;
+        models::generator<Net, metric::l2, coupling::independent, losses_t> gen(std::move(net),
+                                                                                losses_t({}, idem, flow, denoise), {}, g);
+        return train_and_save(gen, o, sample, meta);
+      }
+      // The regression pairs' x_T must be f's source: the same σ_max.
+      auto set = std::make_shared<teachers::pair_set<be>>(teachers::read_pairs<be>(o.pairs));
+      const double pair_sigma_max = train::metadata_real(set->metadata, "sigma_max", o.pairs, 0);
+      if (set->dim() != 2 || std::abs(pair_sigma_max - o.sigma_max) > 1e-9 * o.sigma_max)
+        throw invalid_argument("idemgen", "--pairs", fmt::format("pairs of dimension 2 from sigma_max {}", o.sigma_max),
+                               fmt::format("dimension {}, sigma_max {}", set->dim(), pair_sigma_max));
+      meta.emplace_back("pairs", o.pairs);
+      using reg_t = losses::teacher_regression<be>;
+      using losses_t =
+          losses::set<losses::reconstruction, idem_t, losses::teacher_flow<teacher_t>, losses::denoise<>, reg_t>;
+      models::generator<Net, metric::l2, coupling::independent, losses_t> gen(
+          std::move(net), losses_t({}, idem, flow, denoise, reg_t{.pairs = {.pairs = std::move(set)}}), {}, g);
+      return train_and_save(gen, o, sample, meta);
+    };
+    if (o.idem == "printed") return run(losses::idempotence<losses::idem_kind::printed>{});
+    return run(losses::idempotence<losses::idem_kind::ign>{});
+  };
+  if (o.teacher == "empirical") return with_teacher(std::shared_ptr<teachers::empirical>{}, std::string("empirical"));
+  return with_chosen_teacher(o, with_teacher);
+}
+
 template <numeric_backend B>
 trained train_one_step_on(const options& o, const host_sampler& sample) {
   using net_t = nn::mlp<B>;
   net_t net = make_one_step_net<B>(o.width, o.depth, o.activation, random_stream(o.seed).split(3));
   const models::generator_options g = generator_options_for(o, std::max(o.ema, 0.0));
   const auto meta = coupling_metadata(o);
+  if (o.method == "sign") {
+    if constexpr (std::is_same_v<B, be>) {
+      return train_sign(std::move(net), o, g, sample, meta);
+    } else {
+      throw invalid_argument("idemgen", "--device", "cpu for --method sign", "cuda");
+    }
+  }
   if (o.method == "ign") {
     models::ign<net_t> gen(std::move(net),
                            models::ign_losses({}, {}, {.weight = o.tight_weight, .clamp_ratio = o.tight_clamp}), {}, g);

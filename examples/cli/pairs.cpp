@@ -1,7 +1,7 @@
 // idemgen pairs: teacher-ODE pairs (LMM §3, App. A.4) generated once, in batches, and stored:
 // z ~ N(0, I) from --seed's stream and y = Heun_teacher(σ_max z) over the teacher's Karras grid.
 // The file (teachers/pair_file.hpp) names the teacher, the sampler and z's stream; train on it
-// with idemgen train --method lmm --pairs FILE. Everything is checked before anything is written.
+// with idemgen train --method lmm --pairs FILE (or SIGN's regression term: --method sign --pairs FILE). Everything is checked before anything is written.
 
 #include <chrono>
 #include <cstdio>
@@ -23,17 +23,19 @@ int pairs_command(int argc, char** argv) {
       ("teacher", po::value(&o.teacher)->required(), "mixture:DATASET: the analytic denoiser of a mixture dataset")
       ("teacher-steps", po::value(&o.teacher_steps)->default_value(o.teacher_steps),
        "the teacher's Heun grid points (18 = EDM's 35-NFE sampler)")
+      ("sigma-max", po::value(&o.sigma_max)->default_value(o.sigma_max), "the grid's sigma_max: y = Heun(sigma_max z)")
       ("n", po::value(&n)->default_value(n), "number of pairs")
       ("seed", po::value(&o.seed)->default_value(o.seed), "seed of z's random stream")
       ("threads", po::value(&o.threads)->default_value(o.threads), "CPU threads")
       ("out", po::value(&out)->required(), "output pair file (.safetensors)");
   parse_or_exit(desc, argc, argv);
-  if (n < 1 || o.teacher_steps < 2 || o.threads < 1) usage_error("--n, --threads must be >= 1 and --teacher-steps >= 2");
+  if (n < 1 || o.teacher_steps < 2 || o.threads < 1 || !(o.sigma_max > 0))
+    usage_error("--n, --threads must be >= 1, --teacher-steps >= 2 and --sigma-max > 0");
   if (std::filesystem::is_directory(out)) usage_error("--out: " + out + " is a directory");
   be::set_num_threads(o.threads);
   const data::toy dataset = teacher_dataset(o);
   auto teacher = *teachers::exact_denoiser<be>(dataset);
-  const teachers::ode_options ode{.grid = {.steps = o.teacher_steps}};
+  const teachers::ode_options ode{.grid = {.sigma_max = o.sigma_max, .steps = o.teacher_steps}};
   const auto grid = ode.grid.grid();
   random_stream rng = random_stream(o.seed).split(11);
   const std::uint64_t first_block = rng.next_block();

@@ -44,6 +44,10 @@ struct options {
   // Heun grid points (18: EDM's 35-NFE sampler).
   std::string teacher, pairs;  // pairs: a pair file (idemgen pairs) instead of online pairs
   int teacher_steps = 18;
+  // SIGN: the grid's σ_max (also the source scale: f generates from σ_max ε), the flow and
+  // denoise weights λ_f, λ_n, and the idempotence routing (eq4, or printed: SIGN Alg. 1 l. 10).
+  double sigma_max = 80, flow_weight = 1, denoise_weight = 1;
+  std::string idem = "eq4";
   // Couplings (methods.hpp lists which method accepts which; empty: the method's default).
   std::string coupling;
   double ot_ratio = 1, sinkhorn_epsilon = 0.05;

@@ -10,6 +10,9 @@
 //   of the unspecified q). The second half evaluates f at q = u — the same value
 //   v = f(u) as the outer call of the first half — with the opposite routing: parameter gradient
 //   yes, input gradient discarded; its own outer call f_⊥(v) = f(f(f(z))) is frozen.
+// printed (SIGN Alg. 1 l. 10 as printed, an option): x_idem = f_θ(f_θ'(z)) — the inner call frozen,
+//   the outer one trained. It contradicts SIGN eq. 4 and rewards enlarging f's fixed-point set
+//   (the outer call learns to map u to itself wherever u lands); kept to compare, never a default.
 
 #include "idemgen/losses/loss_set.hpp"
 #include "idemgen/metrics/metric.hpp"
@@ -17,7 +20,7 @@
 
 namespace idemgen::losses {
 
-enum class idem_kind { ign, modified };
+enum class idem_kind { ign, modified, printed };
 
 template <idem_kind Kind = idem_kind::ign>
 struct idempotence {
@@ -41,7 +44,8 @@ struct idempotence {
     const auto g_u = ctx.scratch(1);
     double value = half * ctx.mean_distance(u.value, f_u.value, g_u, half * weight);
     ctx.add_gradient(u, route::full, g_u);
-    ctx.add_gradient(f_u, route::input_only, g_u, S(-1));
+    // printed: ∂_b D trains the outer call's parameters; its input f_θ'(z) is frozen.
+    ctx.add_gradient(f_u, Kind == idem_kind::printed ? route::params_only : route::input_only, g_u, S(-1));
     if constexpr (Kind == idem_kind::modified) {
       // Second half: D(f(q), f_⊥(f(q))) with f(q) = f(f(z)): the call that made it is trained
       // (parameters only: q is a constant) and its frozen outer call f_f_q passes its input

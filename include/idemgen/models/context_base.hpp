@@ -6,6 +6,8 @@
 // steps: a step in steady state allocates nothing. Derived is the concrete context (the
 // coupling sees it, for its image()).
 
+#include <cmath>
+
 #include "idemgen/core/concepts.hpp"
 #include "idemgen/core/errors.hpp"
 #include "idemgen/couplings/coupling.hpp"
@@ -37,15 +39,24 @@ class context_base {
   /// The step's data batch (the coupling's targets).
   const_view batch_data() const { return data_; }
 
-  /// z ~ N(0, I), the shape of the data batch, drawn once per step, independent of the pairs
-  /// (IGN's and NAIGN's idempotence and tightness sample f(z) from it).
+  /// z ~ s · N(0, I) for the source scale s (1 unless set), the shape of the data batch, drawn
+  /// once per step, independent of the pairs (IGN's, NAIGN's and SIGN's idempotence and
+  /// tightness sample f(z) from it).
   const_view z() {
     if (!have_z_) {
       z_.resize(dim(), batch());
-      B::fill_normal(z_, *rng_);
+      B::fill_normal(z_, *rng_, scalar(0), static_cast<scalar>(source_scale_));
       have_z_ = true;
     }
     return z_;
+  }
+  /// The one-step model's source scale s: f generates from z ~ s · N(0, I) (SIGN: σ_max, the
+  /// scale its flow term trains f on).
+  double source_scale() const { return source_scale_; }
+  void set_source_scale(double s) {
+    idemgen::detail::require_option(std::isfinite(s) && s > 0, "step_context", "source_scale", "> 0",
+                                    fmt::format("{}", s));
+    source_scale_ = s;
   }
 
   /// The step's (source, target) pairs: from the coupling at first use, or as handed to
@@ -98,6 +109,7 @@ class context_base {
   Coupling coupling_;
   idemgen::coupling::state_t<Coupling, B> coupling_state_;
   pairing pairs_;
+  double source_scale_ = 1.0;
   bool have_z_ = false, have_pairs_ = false;
 };
 

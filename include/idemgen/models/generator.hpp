@@ -39,6 +39,9 @@ struct basic_generator_options {
   double clip_grad_norm = 0.0;  // 0 = no clipping (the norm is still computed and reported)
   double ema_decay = 0.0;       // 0 = no EMA of the weights
   std::uint64_t seed = 0;       // the step's random stream (z, IMLE candidates)
+  /// One-step models: z ~ source_scale · N(0, I) for the terms that call f(z) (idempotence,
+  /// tightness); SIGN generates from σ_max ε, the scale its flow term trains f on (SIGN Thm. 2).
+  double source_scale = 1.0;
 };
 /// The options of a generator with the default optimiser (AdamW).
 using generator_options = basic_generator_options<optim::adamw_options>;
@@ -115,6 +118,7 @@ class generator {
         options_(options), optimizer_(options.optimizer),
         ema_(optim::ema_options{.decay = options.ema_decay > 0 ? options.ema_decay : 0.999}),
         rng_(options.seed), context_(net_, metric_, rng_, std::move(coupling)) {
+    context_.set_source_scale(options.source_scale);
     if constexpr (!nn::takes_level<Net>)
       idemgen::detail::require_option(net_.cond_rows() == 0, "generator", "net",
                                       "an unconditioned network (a one-step f; wrap a conditioned one "

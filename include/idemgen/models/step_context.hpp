@@ -22,6 +22,7 @@
 // z itself for a model that takes a noise level (OT-CFM compares z with y).
 
 #include <algorithm>
+#include <concepts>
 #include <type_traits>
 
 #include "idemgen/core/concepts.hpp"
@@ -71,6 +72,8 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
   /// The backward sweep over the step's calls (once, after the last term). Returns the number
   /// of backward passes it ran.
   int finish() { return graph_.backward(*net_, this->grads()); }
+  /// The calls in the step's graph so far (each one forward pass with its activations kept).
+  int calls() const { return graph_.size(); }
 
   /// The data batch x.
   const_view x() const { return this->data(); }
@@ -112,7 +115,7 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
   template <class Schedule>
   const_view level(const Schedule& s) {
     const auto& sch = schedule_of(s);
-    claim_levels(&sch);
+    claim_levels(sch);
     if (!have_level_) {
       level_.resize(1, batch());
       sch.template sample_training_level<B>(level_, *rng_);
@@ -130,12 +133,13 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
       schedule_of(s).template noise<B>(target(), unit, lev, noised_);
       have_noised_ = true;
     }
-    claim_levels(&schedule_of(s));
+    claim_levels(schedule_of(s));
     return noised_;
   }
   /// model(x_σ, σ) — D(x; σ) or v(x_t, t) — or f(x_σ) for a network without a level.
   template <class Schedule>
   call anchor(const Schedule& s) {
+    claim_levels(schedule_of(s));  // also when memoised: a term naming other levels is an error
     return memo(anchor_, [&] {
       const const_view xs = noised(s);  // draws the pairs, then σ
       const const_view lev = level(s);
@@ -243,13 +247,27 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
     have_level_ = have_noised_ = false;
     level_owner_ = nullptr;
   }
-  // One schedule's levels per step: the noised point is shared, so two terms must agree on it.
-  void claim_levels(const void* schedule) {
-    if (level_owner_ == nullptr) level_owner_ = schedule;
-    if (level_owner_ != schedule)
+  // One schedule's levels per step: the noised point is shared, so two terms must agree on it —
+  // the same schedule object, or equal values of one schedule type (SIGN's flow and denoise
+  // terms each hold a karras_grid).
+  template <class Schedule>
+  static bool same_schedule(const void* owner, const void* other) {
+    if constexpr (std::equality_comparable<Schedule>)
+      return *static_cast<const Schedule*>(owner) == *static_cast<const Schedule*>(other);
+    else
+      return owner == other;
+  }
+  template <class Schedule>
+  void claim_levels(const Schedule& schedule) {
+    constexpr auto compare = &same_schedule<Schedule>;
+    if (level_owner_ == nullptr) {
+      level_owner_ = &schedule;
+      level_compare_ = compare;
+    }
+    if (level_owner_ != &schedule && (level_compare_ != compare || !compare(level_owner_, &schedule)))
       throw invalid_argument("step_context", "schedule",
-                             "one noise schedule per step (terms sharing the noised point name the same "
-                             "schedule value, or schedule::of_model)",
+                             "one noise schedule per step (terms sharing the noised point name equal "
+                             "schedule values, or schedule::of_model)",
                              "two different schedule values");
   }
 
@@ -258,6 +276,7 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
   typename B::matrix level_, noised_, per_sample_, metric_grad_;
   cache c_search_;
   const void* level_owner_ = nullptr;
+  bool (*level_compare_)(const void*, const void*) = nullptr;
   bool have_level_ = false, have_noised_ = false;
 };
 

@@ -25,6 +25,8 @@ struct karras {
   double p_mean = -1.2;
   double p_std = 1.2;
 
+  bool operator==(const karras&) const = default;
+
   // Host and device: the denoiser evaluates these per sample inside its kernels.
   template <class S>
   IDEMGEN_HOST_DEVICE S c_skip(S s) const {

@@ -28,6 +28,8 @@ struct karras_grid {
   std::array<int, max_indices> indices{};  // SOT: the grid points used; with index_count = 0, all N
   int index_count = 0;
 
+  bool operator==(const karras_grid&) const = default;
+
   /// σ_i of the grid (i < N): (σ_max^{1/ρ} + i/(N−1)(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ.
   template <class S>
   IDEMGEN_HOST_DEVICE S sigma(int i) const {
@@ -35,6 +37,18 @@ struct karras_grid {
     const S a = std::pow(static_cast<S>(sigma_max), S(1) / static_cast<S>(rho));
     const S b = std::pow(static_cast<S>(sigma_min), S(1) / static_cast<S>(rho));
     return std::pow(a + static_cast<S>(i) / static_cast<S>(steps - 1) * (b - a), static_cast<S>(rho));
+  }
+
+  /// The grid point k places below σ, for σ one of the grid's own values (as drawn by
+  /// sample_training_level), or 0 past σ_{N−1} = σ_min: the grid ends at 0, as the sampler's.
+  template <class S>
+  IDEMGEN_HOST_DEVICE S below(S sigma_value, int k) const {
+    if (steps == 1) return S(0);
+    const S a = std::pow(static_cast<S>(sigma_max), S(1) / static_cast<S>(rho));
+    const S b = std::pow(static_cast<S>(sigma_min), S(1) / static_cast<S>(rho));
+    const S position = (std::pow(sigma_value, S(1) / static_cast<S>(rho)) - a) / (b - a) * static_cast<S>(steps - 1);
+    const int i = static_cast<int>(position + S(0.5)) + k;  // σ is a grid point: position is (nearly) whole and >= 0
+    return i >= steps ? S(0) : sigma<S>(i < 0 ? 0 : i);
   }
 
   /// The sampler's grid: the N values, then σ_N = 0 (as karras::steps(N)).

@@ -17,6 +17,8 @@ struct linear {
   double t_min = 0.0;
   double t_max = 1.0;
 
+  bool operator==(const linear&) const = default;
+
   /// t_0 = 0 < t_1 < … < t_N = 1, uniform.
   std::vector<double> steps(int n) const {
     idemgen::detail::require_option(n >= 1, "schedule::linear::steps", "n", ">= 1", std::to_string(n));

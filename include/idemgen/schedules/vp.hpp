@@ -26,6 +26,8 @@ struct vp {
   double epsilon_s = 1e-3;  // smallest sampling t
   double m = 1000.0;        // c_noise scale (DDPM's number of steps)
 
+  bool operator==(const vp&) const = default;
+
   template <class S>
   IDEMGEN_HOST_DEVICE S sigma(S t) const {
     return std::sqrt(std::exp(S(0.5 * beta_d) * t * t + S(beta_min) * t) - S(1));

@@ -1,0 +1,61 @@
+#pragma once
+// The --teacher of the teacher methods (LMM, SIGN) and of idemgen pairs: mixture:DATASET (the
+// analytic denoiser of a mixture dataset), or a trained diffusion/CDM checkpoint.
+
+#include <memory>
+#include <string>
+
+#include "cli/noised_net.hpp"
+#include "idemgen/evaluation/mixture_denoiser.hpp"
+#include "idemgen/nn/denoiser.hpp"
+#include "idemgen/teachers/mixture.hpp"
+#include "idemgen/train/checkpoint.hpp"
+
+namespace idemgen::cli {
+
+/// A trained EDM denoiser as a teacher (teachers::teacher): D(x; σ) with its own cache.
+struct checkpoint_teacher {
+  nn::denoiser<nn::mlp<be>> den;
+  nn::denoiser<nn::mlp<be>>::cache cache;
+  void operator()(be::const_view x, be::const_view sigma, be::view out) { be::copy(den.forward(x, sigma, cache), out); }
+};
+
+/// A diffusion or CDM checkpoint (idemgen train --method diffusion|cdm) as LMM's teacher, with
+/// its EMA weights when it has them. Any other file is an io_error or invalid_argument.
+inline checkpoint_teacher load_checkpoint_teacher(const std::string& path) {
+  const io::safetensors file = io::read_safetensors(path);
+  const auto& md = file.metadata;
+  const std::string method = train::metadata_string(md, "method", path);
+  if (method != "diffusion" && method != "cdm")
+    throw invalid_argument("idemgen", "--teacher", "a diffusion or cdm checkpoint", "a " + method + " checkpoint");
+  const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, path, 1)); };
+  const noised_config c{method, train::metadata_string(md, "dataset", path), train::metadata_string(md, "activation", path),
+                        integer("width"), integer("depth"), integer("cond_dim"),
+                        train::metadata_real(md, "fourier_scale", path, 0), train::metadata_real(md, "sigma_data", path, 0)};
+  checkpoint_teacher t{nn::denoiser<nn::mlp<be>>(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data)), {}};
+  train::load_weights(file, t.den, path, /*prefer_ema=*/true);
+  return t;
+}
+
+/// LMM's teacher: "mixture:DATASET" (or empty: --dataset's), the analytic denoiser of a mixture.
+inline data::toy teacher_dataset(const options& o) {
+  const std::string spec = o.teacher.empty() ? "mixture:" + o.dataset : o.teacher;
+  if (spec.rfind("mixture:", 0) != 0)
+    throw invalid_argument("idemgen", "--teacher", "mixture:DATASET or a diffusion checkpoint", spec);
+  const data::toy t = data::parse_toy(spec.substr(8));
+  if (!data::mixture_of(t)) throw invalid_argument("idemgen", "--teacher", "a mixture dataset (grid25, 8gaussians)", spec);
+  return t;
+}
+
+/// Calls use(shared teacher, its name for the metadata) with the --teacher on the CPU: a
+/// checkpoint's denoiser, or the analytic denoiser of mixture:DATASET (default: --dataset's).
+template <class Use>
+auto with_chosen_teacher(const options& o, Use use) {
+  if (!o.teacher.empty() && o.teacher.rfind("mixture:", 0) != 0)
+    return use(std::make_shared<checkpoint_teacher>(load_checkpoint_teacher(o.teacher)), o.teacher);
+  const data::toy t = teacher_dataset(o);
+  using mixture_t = evaluation::mixture_denoiser<be>;
+  return use(std::make_shared<mixture_t>(*teachers::exact_denoiser<be>(t)), "mixture:" + std::string(data::to_string(t)));
+}
+
+}  // namespace idemgen::cli
