@@ -46,13 +46,19 @@ double data_std(data::toy dataset, std::uint64_t seed) {
 
 /// Draws samples into `out` from unit noise z with sampler `name` and `steps`; returns the NFE.
 /// Denoisers: heun, euler (PF-ODE), stochastic (EDM Alg. 2), sde (reverse SDE), and LMM's
-/// multistep and lines-euler (`steps` = NFE). Velocities: euler, midpoint. With `trajectory`,
-/// every state is kept; `times` receives t per state.
+/// multistep and lines-euler (`steps` = NFE, over the `grid_points`-point Karras grid LMM trained
+/// on: its teacher's). Velocities: euler, midpoint. With `trajectory`, every state is kept;
+/// `times` receives t per state.
 int draw(const denoiser_t& den, const std::string& name, int steps, be::const_view z, be::view out,
-         std::uint64_t seed, std::vector<be::matrix>* trajectory = nullptr, std::vector<double>* times = nullptr) {
+         std::uint64_t seed, std::vector<be::matrix>* trajectory = nullptr, std::vector<double>* times = nullptr,
+         int grid_points = 18) {
   const auto& k = den.schedule();
   if (name == "multistep" || name == "lines-euler") {
-    const schedule::karras_grid grid{.sigma_min = k.sigma_min, .sigma_max = k.sigma_max, .rho = k.rho};
+    const schedule::karras_grid grid{.sigma_min = k.sigma_min, .sigma_max = k.sigma_max, .rho = k.rho,
+                                     .steps = grid_points};
+    if (steps > grid_points)
+      throw invalid_argument("idemgen", "--sample-steps", fmt::format("at most the grid's {} points", grid_points),
+                             std::to_string(steps));
     const auto set = lines_indices(steps, grid.steps);
     if (times) {
       times->clear();
@@ -84,7 +90,7 @@ int draw(const denoiser_t& den, const std::string& name, int steps, be::const_vi
 }
 
 int draw(const velocity_t& vel, const std::string& name, int steps, be::const_view z, be::view out, std::uint64_t,
-         std::vector<be::matrix>* trajectory = nullptr, std::vector<double>* times = nullptr) {
+         std::vector<be::matrix>* trajectory = nullptr, std::vector<double>* times = nullptr, int = 0) {
   const auto ts = vel.schedule().steps(steps);
   if (times) *times = ts;
   be::copy(z, out);
@@ -166,7 +172,7 @@ std::vector<std::pair<std::string, std::vector<int>>> nfe_table_for(const method
 
 template <class Model>
 int write_outputs(const Model& model, const method_entry& method, data::toy dataset, index_t n,
-                  const std::string& sampler, int steps, std::uint64_t seed, const std::string& out,
+                  const std::string& sampler, int steps, int grid_points, std::uint64_t seed, const std::string& out,
                   const std::string& json_head) {
   constexpr bool is_denoiser = std::is_same_v<Model, denoiser_t>;
   data::toy_sampler<be> data_sampler(dataset);
@@ -177,7 +183,7 @@ int write_outputs(const Model& model, const method_entry& method, data::toy data
   data_sampler.sample(data_b, eval_rng);
   std::vector<be::matrix> trajectory;
   std::vector<double> times;
-  const int nfe = draw(model, sampler, steps, z, x, seed, &trajectory, &times);
+  const int nfe = draw(model, sampler, steps, z, x, seed, &trajectory, &times, grid_points);
   const auto main = measure(x, data_a, dataset);
   std::string json = "{\n" + json_head;
   json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n", data::to_string(dataset), n);
@@ -190,7 +196,8 @@ int write_outputs(const Model& model, const method_entry& method, data::toy data
   bool first = true;
   for (const auto& [name, list] : table)
     for (int s : list) {
-      const int e = draw(model, name, s, z, y, seed);
+      if ((name == "multistep" || name == "lines-euler") && s > grid_points) break;
+      const int e = draw(model, name, s, z, y, seed, nullptr, nullptr, grid_points);
       json += fmt::format("{}    {{\"sampler\": \"{}\", \"steps\": {}, \"nfe\": {}, {}}}", first ? "" : ",\n", name, s, e,
                           measure(y, data_a, dataset).json());
       first = false;
@@ -247,8 +254,16 @@ int train_noised(const options& o) {
   if (!find_method(o.method).accepts_sampler(sampler))
     usage_error("--sampler: expected " + one_of(find_method(o.method).samplers) + " for --method " + o.method + ", got " +
                 sampler);
+  // LMM samples over its teacher's grid: --teacher-steps, or the stored pairs' (read before training).
+  const int grid_points = o.method != "lmm" ? 18
+                          : o.pairs.empty()
+                              ? o.teacher_steps
+                              : static_cast<int>(train::metadata_integer(io::read_safetensors(o.pairs).metadata,
+                                                                         "teacher_steps", o.pairs, 2));
+  if ((sampler == "multistep" || sampler == "lines-euler") && steps > grid_points)
+    usage_error(fmt::format("--sample-steps: {} takes at most the grid's {} points", sampler, grid_points));
   const auto outputs = [&](const auto& model, const trained& t) {
-    return write_outputs(model, find_method(o.method), dataset, o.samples, sampler, steps, o.seed, o.out,
+    return write_outputs(model, find_method(o.method), dataset, o.samples, sampler, steps, grid_points, o.seed, o.out,
                          fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
                                      "  \"train_seconds\": {:.4g},\n  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
                                      o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.recoveries,
@@ -258,7 +273,7 @@ int train_noised(const options& o) {
   const auto train_with = [&](auto& host) {
     const host_sampler sample = [&](const std::vector<float>& parameters, be::const_view z, be::view out) {
       load_parameters(host, parameters);
-      draw(host, sampler, steps, z, out, o.seed);
+      draw(host, sampler, steps, z, out, o.seed, nullptr, nullptr, grid_points);
     };
     const trained t = o.device == "cuda" ? train_noised_cuda(o, c, sample) : train_noised_on<be>(o, c, sample);
     load_parameters(host, t.parameters);
@@ -285,6 +300,10 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
   if (!find_method(c.method).accepts_sampler(sampler))
     usage_error("--sampler: " + sampler + " does not apply to a " + c.method + " checkpoint");
   if (steps <= 0) steps = default_steps(c.method);
+  const int grid_points = c.method == "lmm" ? static_cast<int>(integer("teacher_steps")) : 18;
+  if ((sampler == "multistep" || sampler == "lines-euler") && steps > grid_points)  // before anything is written
+    throw invalid_argument("idemgen", "--steps", fmt::format("at most the grid's {} points for {}", grid_points, sampler),
+                           std::to_string(steps));
   const auto head = [&](bool ema) {
     return fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n", c.method,
                        io::json_quote(checkpoint), ema ? "ema" : "raw");
@@ -293,12 +312,12 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
     velocity_t vel(make_noised_net<be>(c, random_stream(0)));
     const bool ema = train::load_weights(file, vel, checkpoint, weights == "ema");
     std::filesystem::create_directories(out);
-    return write_outputs(vel, find_method(c.method), dataset, n, sampler, steps, seed, out, head(ema));
+    return write_outputs(vel, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema));
   }
   denoiser_t den(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data));
   const bool ema = train::load_weights(file, den, checkpoint, weights == "ema");
   std::filesystem::create_directories(out);
-  return write_outputs(den, find_method(c.method), dataset, n, sampler, steps, seed, out, head(ema));
+  return write_outputs(den, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema));
 }
 
 }  // namespace idemgen::cli
