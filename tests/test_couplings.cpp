@@ -10,6 +10,8 @@
 #include <cmath>
 
 #include "idemgen/data/toy.hpp"
+#include "idemgen/evaluation/straightness.hpp"
+#include "idemgen/samplers/model_function.hpp"
 #include "idemgen/models/flow_matching.hpp"
 #include "idemgen/models/naign.hpp"
 #include "support/gradcheck.hpp"
@@ -229,6 +231,61 @@ TEST_CASE("pairs handed to train_step_on_pairs replace the coupling's", "[coupli
                        std::vector<double>(handed.net().parameters().data(),
                                            handed.net().parameters().data() + handed.net().parameter_count())) == 0.0);
   CHECK_THROWS_AS(handed.train_step_on_pairs(matrix(2, 39), x), shape_error);
+}
+
+}  // namespace idemgen::test
+
+namespace idemgen::test {
+
+TEST_CASE("reflow pairs are (z, the previous flow's Euler ODE from z), and 2-rectified flow is straighter than 1-RF",
+          "[couplings][reflow]") {
+  using vel_t = nn::velocity<net_t>;
+  const auto train = [](auto& gen, int steps) {
+    data::toy_sampler<cpu> data(data::toy::gaussians8);
+    random_stream rng(3);
+    matrix x(2, 256);
+    for (int s = 0; s < steps; ++s) {
+      data.sample(x, rng);
+      REQUIRE(gen.train_step(x).finite);
+    }
+  };
+  const models::generator_options opt{.optimizer = {.lr = 3e-3}, .seed = 1};
+  models::flow_matching<net_t> first(vel_t(cond_net()), {}, {}, opt);  // 1-RF: independent CFM
+  train(first, 800);
+  using previous_t = decltype(samplers::model_function(std::declval<const vel_t&>()));
+  const auto previous = std::make_shared<previous_t>(samplers::model_function(first.net()));
+  const coupling::reflow<previous_t> pairs{.previous = previous, .steps = 20};
+  // The pairs by hand: the coupling's z from the step's stream, then 20 Euler steps of 1-RF.
+  {
+    metric::squared_l2 m;
+    random_stream rng(5);
+    models::step_context<vel_t, metric::squared_l2, coupling::reflow<previous_t>> ctx(first.net(), m, rng, pairs);
+    matrix x(2, 9), grads(first.net().parameter_count(), 1);
+    ctx.begin(x, grads);
+    const auto p = ctx.pairs();
+    random_stream replay(5);
+    matrix z(2, 9);
+    cpu::fill_normal(z, replay);
+    matrix y = z;
+    samplers::flow_ode<cpu>(samplers::model_function(first.net()), schedule::linear{}.steps(20),
+                            samplers::flow_method::euler, y);
+    for (index_t e = 0; e < z.size(); ++e) {
+      CHECK(p.source.data()[e] == z.data()[e]);
+      CHECK(p.target.data()[e] == Approx(y.data()[e]).epsilon(1e-12));
+    }
+  }
+  models::rectified_flow<net_t, previous_t> second(vel_t(cond_net()), {}, {}, opt, pairs);  // 2-RF
+  train(second, 800);
+  // Straightness (LMM Table 1's S_2, normalised) of 50-step Euler trajectories from the same z.
+  const auto straightness_of = [](const vel_t& v) {
+    matrix z = random_matrix(2, 400, 77);
+    std::vector<cpu::matrix> states;
+    const auto times = schedule::linear{}.steps(50);
+    samplers::flow_ode<cpu>(samplers::model_function(v), times, samplers::flow_method::euler, z, &states);
+    return evaluation::straightness<cpu>(states, times).p2_normalized;
+  };
+  const double s1 = straightness_of(first.net()), s2 = straightness_of(second.net());
+  CHECK(s2 < 0.5 * s1);
 }
 
 }  // namespace idemgen::test

@@ -4,6 +4,7 @@
 //   idemgen train --method naign --dataset grid25 --steps 4000 --out out/naign_grid25
 //   idemgen train --method naign --coupling ot --out out/ot_naign_grid25
 //   idemgen train --method fm --coupling ot --dataset moons --out out/otcfm_moons
+//   idemgen train --method fm --coupling reflow --from out/fm_moons/model.safetensors --out out/2rf_moons
 //   idemgen couple --source A.csv --target B.csv --method exact --out pairs.csv
 //   idemgen pairs --teacher mixture:grid25 --n 200000 --out pairs.safetensors
 //   idemgen train --method diffusion --dataset grid25 --out out/edm_grid25
@@ -39,6 +40,8 @@ options parse_train(int argc, char** argv) {
        "ot, sinkhorn: source candidates M / N (> 1: a rectangular assignment)")
       ("sinkhorn-epsilon", po::value(&o.sinkhorn_epsilon)->default_value(o.sinkhorn_epsilon),
        "sinkhorn: entropic epsilon relative to the mean cost")
+      ("from", po::value(&o.from), "reflow: the previous flow (an fm checkpoint) whose ODE makes the pairs (z, ODE(z))")
+      ("reflow-steps", po::value(&o.reflow_steps)->default_value(o.reflow_steps), "reflow: the previous flow's Euler steps per pair")
       ("dataset", po::value(&o.dataset)->default_value(o.dataset),
        "grid25, 8gaussians, moons, rings, checkerboard, swiss_roll, pinwheel")
       ("steps", po::value(&o.steps)->default_value(o.steps), "training steps (0: the method's budget, 4000; lmm 20000)")
@@ -117,6 +120,11 @@ options parse_train(int argc, char** argv) {
   if (!(o.lr > 0) || !(o.imle_ratio >= 1) || o.clip < 0 || o.ema >= 1 || (o.ema < 0 && o.ema != -1))
     usage_error("--lr must be > 0, --imle-ratio >= 1, --clip >= 0, --ema in [0, 1) or -1");
   if (o.teacher_steps < 2) usage_error("--teacher-steps must be >= 2");
+  if (coupling_of(o) == "reflow" && (o.from.empty() || o.reflow_steps < 1))
+    usage_error("--coupling reflow needs --from FM_CHECKPOINT and --reflow-steps >= 1");
+  if (coupling_of(o) != "reflow" && !o.from.empty()) usage_error("--from applies to --coupling reflow");
+  if (coupling_of(o) == "reflow" && o.device == "cuda")
+    usage_error("--coupling reflow: trains on the CPU only for now (--device cpu)");
   if ((o.method == "lmm" || o.method == "sign") && o.device == "cuda")
     usage_error("--method " + o.method + ": trains on the CPU only for now (--device cpu)");
   if (!(o.sigma_max > 0) || !(o.flow_weight >= 0) || !(o.denoise_weight >= 0) || (o.idem != "eq4" && o.idem != "printed"))

@@ -52,8 +52,8 @@ inline const std::vector<method_entry>& methods() {
       {"naign-minus", model_family::one_step, {"nearest", "ot", "sinkhorn"}, {}, 0, "NAIGN-: rec + IMLE (NAIGN eq. 10)"},
       {"diffusion", model_family::denoiser, {"independent"}, {"heun", "euler", "stochastic", "sde"}, 18, "EDM denoiser, DSM"},
       {"cdm", model_family::denoiser, {"independent"}, {"heun", "euler", "stochastic", "sde"}, 18, "EDM + CDM's consistency term"},
-      {"fm", model_family::velocity, {"independent", "ot", "sinkhorn"}, {"euler", "midpoint"}, 100,
-       "flow matching; --coupling ot is OT-CFM"},
+      {"fm", model_family::velocity, {"independent", "ot", "sinkhorn", "reflow"}, {"euler", "midpoint"}, 100,
+       "flow matching; --coupling ot is OT-CFM, --coupling reflow --from FM_CKPT is k-rectified flow"},
       {"sign", model_family::one_step, {"independent"}, {"recursive", "multistep"}, 1,
        "SIGN: rec + idem + flow (SIGN eq. 8, --teacher's Euler steps; --teacher empirical: none) + denoise "
        "(+ reg on --pairs), f generating from sigma_max z; samplers: recursive (Alg. 2), multistep (Alg. 3)"},
@@ -79,7 +79,7 @@ inline const method_entry& find_method(const std::string& name) {
 /// What --coupling does, for the help text: one line per method.
 inline std::string coupling_help() {
   std::string s = "pairs of the step (default: the method's first): nearest (IMLE's search), ot (exact "
-                  "mini-batch OT), sinkhorn (entropic OT), independent; accepted:";
+                  "mini-batch OT), sinkhorn (entropic OT), independent, reflow (the --from flow's ODE); accepted:";
   for (const auto& m : methods()) s += " " + m.name + ": " + one_of(m.couplings) + ";";
   return s;
 }

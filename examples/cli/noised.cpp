@@ -291,10 +291,7 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
                   const std::string& sampler_arg, const std::string& weights, std::uint64_t seed, const std::string& out) {
   const auto& md = file.metadata;
   const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, checkpoint, 1)); };
-  const noised_config c{train::metadata_string(md, "method", checkpoint), train::metadata_string(md, "dataset", checkpoint),
-                       train::metadata_string(md, "activation", checkpoint), integer("width"), integer("depth"),
-                       integer("cond_dim"), train::metadata_real(md, "fourier_scale", checkpoint, 0),
-                       train::metadata_real(md, "sigma_data", checkpoint, 0)};
+  const noised_config c = config_of(md, checkpoint);
   const data::toy dataset = data::parse_toy(c.dataset);
   const std::string sampler = sampler_arg.empty() ? default_sampler(c.method) : sampler_arg;
   if (!find_method(c.method).accepts_sampler(sampler))

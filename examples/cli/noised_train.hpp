@@ -1,6 +1,7 @@
 #pragma once
-// Training of the noised methods (diffusion, CDM, flow matching) on any backend: noised.cpp runs
-// it on the CPU, cuda_train.cu on backend::cuda<float>.
+// Training of the noised methods (diffusion, CDM, flow matching with any coupling, reflow, LMM)
+// on any backend: noised.cpp runs it on the CPU, cuda_train.cu on backend::cuda<float> (LMM and
+// reflow: CPU only, their teacher or previous flow runs there).
 
 #include <cmath>
 #include <string>
@@ -35,6 +36,16 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
       models::flow_matching<mlp_t, decltype(coupling)> gen(nn::velocity<mlp_t>(std::move(net)), {}, {}, g, coupling);
       return train_and_save(gen, o, sample, meta);
     };
+    if (coupling_of(o) == "reflow") {  // k-RF: pairs from the previous flow's own ODE (CPU only: main.cpp)
+      if constexpr (std::is_same_v<B, be>) {
+        meta.emplace_back("from", o.from);
+        meta.emplace_back("reflow_steps", std::to_string(o.reflow_steps));
+        return with(coupling::reflow<checkpoint_velocity>{
+            .previous = std::make_shared<checkpoint_velocity>(load_checkpoint_velocity(o.from)), .steps = o.reflow_steps});
+      } else {
+        throw invalid_argument("idemgen", "--device", "cpu for --coupling reflow", "cuda");
+      }
+    }
     return with_chosen_coupling(o, coupling::independent{}, with);
   }
   nn::denoiser<mlp_t> den(std::move(net), make_karras(c.sigma_data));

@@ -1,6 +1,7 @@
 #pragma once
 // The --teacher of the teacher methods (LMM, SIGN) and of idemgen pairs: mixture:DATASET (the
-// analytic denoiser of a mixture dataset), or a trained diffusion/CDM checkpoint.
+// analytic denoiser of a mixture dataset), or a trained diffusion/CDM checkpoint; and reflow's
+// previous flow (--from, an fm checkpoint).
 
 #include <memory>
 #include <string>
@@ -8,6 +9,7 @@
 #include "cli/noised_net.hpp"
 #include "idemgen/evaluation/mixture_denoiser.hpp"
 #include "idemgen/nn/denoiser.hpp"
+#include "idemgen/nn/velocity.hpp"
 #include "idemgen/teachers/mixture.hpp"
 #include "idemgen/train/checkpoint.hpp"
 
@@ -20,21 +22,42 @@ struct checkpoint_teacher {
   void operator()(be::const_view x, be::const_view sigma, be::view out) { be::copy(den.forward(x, sigma, cache), out); }
 };
 
-/// A diffusion or CDM checkpoint (idemgen train --method diffusion|cdm) as LMM's teacher, with
-/// its EMA weights when it has them. Any other file is an io_error or invalid_argument.
+/// The model a noised-method checkpoint holds, from its metadata.
+inline noised_config config_of(const train::metadata& md, const std::string& path) {
+  const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, path, 1)); };
+  return {train::metadata_string(md, "method", path), train::metadata_string(md, "dataset", path),
+          train::metadata_string(md, "activation", path), integer("width"), integer("depth"), integer("cond_dim"),
+          train::metadata_real(md, "fourier_scale", path, 0), train::metadata_real(md, "sigma_data", path, 0)};
+}
+
+/// A diffusion or CDM checkpoint (idemgen train --method diffusion|cdm) as LMM's or SIGN's
+/// teacher, with its EMA weights when it has them. Any other file is an io_error or invalid_argument.
 inline checkpoint_teacher load_checkpoint_teacher(const std::string& path) {
   const io::safetensors file = io::read_safetensors(path);
-  const auto& md = file.metadata;
-  const std::string method = train::metadata_string(md, "method", path);
-  if (method != "diffusion" && method != "cdm")
-    throw invalid_argument("idemgen", "--teacher", "a diffusion or cdm checkpoint", "a " + method + " checkpoint");
-  const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, path, 1)); };
-  const noised_config c{method, train::metadata_string(md, "dataset", path), train::metadata_string(md, "activation", path),
-                        integer("width"), integer("depth"), integer("cond_dim"),
-                        train::metadata_real(md, "fourier_scale", path, 0), train::metadata_real(md, "sigma_data", path, 0)};
+  const noised_config c = config_of(file.metadata, path);
+  if (c.method != "diffusion" && c.method != "cdm")
+    throw invalid_argument("idemgen", "--teacher", "a diffusion or cdm checkpoint", "a " + c.method + " checkpoint");
   checkpoint_teacher t{nn::denoiser<nn::mlp<be>>(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data)), {}};
   train::load_weights(file, t.den, path, /*prefer_ema=*/true);
   return t;
+}
+
+/// A trained flow (idemgen train --method fm) as reflow's previous model: v(x, t) with its cache.
+struct checkpoint_velocity {
+  nn::velocity<nn::mlp<be>> vel;
+  nn::velocity<nn::mlp<be>>::cache cache;
+  void operator()(be::const_view x, be::const_view t, be::view out) { be::copy(vel.forward(x, t, cache), out); }
+};
+
+/// An fm checkpoint (its EMA weights when it has them) for --coupling reflow --from; any other
+/// file is an io_error or invalid_argument.
+inline checkpoint_velocity load_checkpoint_velocity(const std::string& path) {
+  const io::safetensors file = io::read_safetensors(path);
+  const noised_config c = config_of(file.metadata, path);
+  if (c.method != "fm") throw invalid_argument("idemgen", "--from", "an fm checkpoint", "a " + c.method + " checkpoint");
+  checkpoint_velocity v{nn::velocity<nn::mlp<be>>(make_noised_net<be>(c, random_stream(0))), {}};
+  train::load_weights(file, v.vel, path, /*prefer_ema=*/true);
+  return v;
 }
 
 /// LMM's teacher: "mixture:DATASET" (or empty: --dataset's), the analytic denoiser of a mixture.

@@ -50,6 +50,8 @@ struct options {
   std::string idem = "eq4";
   // Couplings (methods.hpp lists which method accepts which; empty: the method's default).
   std::string coupling;
+  std::string from;       // --coupling reflow: the previous flow's fm checkpoint
+  int reflow_steps = 100; // its Euler steps per pair
   double ot_ratio = 1, sinkhorn_epsilon = 0.05;
   index_t cond_dim = 32;
   double fourier_scale = 2.0;

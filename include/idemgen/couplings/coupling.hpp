@@ -15,7 +15,8 @@
 //                                           with x_i), z itself for a noised model (OT-CFM
 //                                           compares z with y)
 // The pairing's views stay valid until the next step. Each coupling is one header here:
-// independent, nearest_generated (IMLE's search), minibatch_ot (exact or Sinkhorn).
+// independent, nearest_generated (IMLE's search), minibatch_ot (exact or Sinkhorn), teacher_ode,
+// stored_pairs and reflow.
 
 #include <cmath>
 #include <concepts>

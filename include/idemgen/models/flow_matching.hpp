@@ -7,6 +7,7 @@
 
 #include "idemgen/couplings/independent.hpp"
 #include "idemgen/couplings/minibatch_ot.hpp"
+#include "idemgen/couplings/reflow.hpp"
 #include "idemgen/losses/flow_matching.hpp"
 #include "idemgen/models/generator.hpp"
 #include "idemgen/nn/velocity.hpp"
@@ -22,5 +23,10 @@ using flow_matching = generator<nn::velocity<Net>, Metric, Coupling, flow_matchi
 /// OT-CFM: flow matching over the exact (or Sinkhorn) mini-batch OT coupling of z and y.
 template <class Net, class Solver = coupling::exact>
 using ot_flow_matching = flow_matching<Net, coupling::minibatch_ot<Solver>>;
+
+/// k-rectified flow: flow matching on (z, ODE_{k−1}(z)) pairs from the previous flow (a velocity
+/// callable v(x, t_row, out), e.g. samplers::model_function of a trained nn::velocity).
+template <class Net, class Previous>
+using rectified_flow = flow_matching<Net, coupling::reflow<Previous>>;
 
 }  // namespace idemgen::models

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The SIGN runs of docs/RESULTS.md ("SIGN on grid-25"): SIGN with the analytic grid-25 teacher at
+# the CLI's default budget (4 000 steps) over seeds 0–2 at sigma_max 5 and at EDM's 80, a
+# sigma_max sweep (seed 0), the teacher-free (empirical) variant and Alg. 1's printed idempotence
+# routing, beside NAIGN and OT-coupled NAIGN (M = 2N) on the same budget and seeds. Each run is one
+# `idemgen train` into out/sign/NAME; the table at the end is read from the runs' metrics.json.
+#   examples/sign_runs.sh [--table-only]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=out/sign
+cli=build/release/examples/idemgen
+run() {
+  local name=$1; shift
+  [[ -f $out/$name/metrics.json ]] && return 0
+  echo "sign_runs: $name" >&2
+  "$cli" train "$@" --out "$out/$name" > "$out/$name.log" 2>&1
+}
+if [[ "${1:-}" != "--table-only" ]]; then
+  cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DIDEMGEN_BUILD_TESTS=OFF >/dev/null
+  cmake --build build/release -j 2 --target idemgen_cli >&2
+  mkdir -p $out
+  for seed in 0 1 2; do
+    run sign_sm5_s$seed --method sign --teacher mixture:grid25 --sigma-max 5 --seed $seed
+    run sign_sm80_s$seed --method sign --teacher mixture:grid25 --sigma-max 80 --seed $seed
+    run naign_s$seed --method naign --dataset grid25 --seed $seed
+    run otnaign_r2_s$seed --method naign --coupling ot --ot-ratio 2 --dataset grid25 --seed $seed
+  done
+  for sm in 3 10 20 40; do run sign_sm${sm}_s0 --method sign --teacher mixture:grid25 --sigma-max $sm --seed 0; done
+  run sign_empirical_sm5_s0 --method sign --teacher empirical --sigma-max 5 --seed 0
+  run sign_printed_sm5_s0 --method sign --teacher mixture:grid25 --idem printed --sigma-max 5 --seed 0
+  run sign_nodenoise_sm5_s0 --method sign --teacher mixture:grid25 --denoise-weight 0 --sigma-max 5 --seed 0
+fi
+python3 - "$out" <<'PY'
+import json, sys, glob, os
+for path in sorted(glob.glob(sys.argv[1] + "/*/metrics.json")):
+    m = json.load(open(path)); name = os.path.basename(os.path.dirname(path))
+    q = m["iterates"][0]
+    line = (f"{name}: f(z) MMD² {q['mmd2']:.4g}, modes {q['modes_hit']}/{q['modes']} (balanced {q['modes_balanced']}), "
+            f"high quality {q['high_quality']:.3g}; f(f(z)) {m['iterates'][1]['mmd2']:.4g}")
+    if "multistep" in m:
+        line += "; Alg. 3 " + ", ".join(f"NFE {r['nfe']} {r['mmd2']:.4g} ({r['modes_hit']}/{r['modes_balanced']})"
+                                        for r in m["multistep"])
+    print(line + f"; idem {m['idempotence_error']:.3g}, rec {m['reconstruction_error']:.3g}, train {m['train_seconds']:.0f} s")
+PY
