@@ -147,3 +147,25 @@ TEST_CASE("noise_embedding: positional features are cos/sin of geometric frequen
 }
 
 }  // namespace idemgen::test
+
+namespace idemgen::test {
+
+TEST_CASE("activations never return a subnormal float (their arithmetic, and GEMMs over them, run slowly)",
+          "[layers]") {
+  const nn::act::silu silu;
+  const nn::act::sigmoid sigmoid;
+  const nn::act::gelu gelu;
+  int subnormal = 0;
+  for (float z = -200.0f; z <= 200.0f; z += 0.01f) {
+    const float values[] = {silu.value(z), silu.derivative(z, silu.value(z)), sigmoid.value(z),
+                            sigmoid.derivative(z, sigmoid.value(z)), gelu.value(z), gelu.derivative(z, gelu.value(z))};
+    for (float v : values) subnormal += std::fpclassify(v) == FP_SUBNORMAL;
+  }
+  CHECK(subnormal == 0);
+  // What the cutoff drops is below 1e-33: the values just above it are still the exact ones.
+  const float z = nn::act::subnormal_cutoff<float>() + 0.5f;
+  CHECK(silu.value(z) == Approx(z / (1 + std::exp(-static_cast<double>(z)))).epsilon(1e-5));
+  CHECK(std::abs(silu.value(nn::act::subnormal_cutoff<float>() - 0.5f)) == 0.0f);
+}
+
+}  // namespace idemgen::test

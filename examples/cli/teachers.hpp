@@ -34,9 +34,10 @@ inline noised_config config_of(const train::metadata& md, const std::string& pat
 /// teacher, with its EMA weights when it has them. Any other file is an io_error or invalid_argument.
 inline checkpoint_teacher load_checkpoint_teacher(const std::string& path) {
   const io::safetensors file = io::read_safetensors(path);
+  const std::string method = train::metadata_string(file.metadata, "method", path);
+  if (method != "diffusion" && method != "cdm")
+    throw invalid_argument("idemgen", "--teacher", "a diffusion or cdm checkpoint", "a " + method + " checkpoint");
   const noised_config c = config_of(file.metadata, path);
-  if (c.method != "diffusion" && c.method != "cdm")
-    throw invalid_argument("idemgen", "--teacher", "a diffusion or cdm checkpoint", "a " + c.method + " checkpoint");
   checkpoint_teacher t{nn::denoiser<nn::mlp<be>>(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data)), {}};
   train::load_weights(file, t.den, path, /*prefer_ema=*/true);
   return t;
@@ -53,8 +54,9 @@ struct checkpoint_velocity {
 /// file is an io_error or invalid_argument.
 inline checkpoint_velocity load_checkpoint_velocity(const std::string& path) {
   const io::safetensors file = io::read_safetensors(path);
+  const std::string method = train::metadata_string(file.metadata, "method", path);
+  if (method != "fm") throw invalid_argument("idemgen", "--from", "an fm checkpoint", "a " + method + " checkpoint");
   const noised_config c = config_of(file.metadata, path);
-  if (c.method != "fm") throw invalid_argument("idemgen", "--from", "an fm checkpoint", "a " + c.method + " checkpoint");
   checkpoint_velocity v{nn::velocity<nn::mlp<be>>(make_noised_net<be>(c, random_stream(0))), {}};
   train::load_weights(file, v.vel, path, /*prefer_ema=*/true);
   return v;

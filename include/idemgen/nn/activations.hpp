@@ -35,13 +35,23 @@ struct leaky_relu {
   template <class S> IDEMGEN_HOST_DEVICE S value(S z) const { return z > S(0) ? z : S(slope) * z; }
   template <class S> IDEMGEN_HOST_DEVICE S derivative(S z, S) const { return z > S(0) ? S(1) : S(slope); }
 };
+/// Below this z, σ(z) ≈ e^z is under 1e−34 (float) or 1e−304 (double): σ and SiLU return 0
+/// there rather than a subnormal, whose arithmetic — and that of every GEMM it enters — runs
+/// many times slower on x86 (inputs of scale σ_max·ε, as SIGN's f gets, reach this range).
+template <class S>
+IDEMGEN_HOST_DEVICE constexpr S subnormal_cutoff() { return sizeof(S) == 4 ? S(-78) : S(-700); }
 struct sigmoid {
-  template <class S> IDEMGEN_HOST_DEVICE S value(S z) const { return S(1) / (S(1) + std::exp(-z)); }
+  template <class S> IDEMGEN_HOST_DEVICE S value(S z) const {
+    return z < subnormal_cutoff<S>() ? S(0) : S(1) / (S(1) + std::exp(-z));
+  }
   template <class S> IDEMGEN_HOST_DEVICE S derivative(S, S y) const { return y * (S(1) - y); }
 };
 struct silu {  // z·σ(z), also called swish
-  template <class S> IDEMGEN_HOST_DEVICE S value(S z) const { return z / (S(1) + std::exp(-z)); }
+  template <class S> IDEMGEN_HOST_DEVICE S value(S z) const {
+    return z < subnormal_cutoff<S>() ? S(0) : z / (S(1) + std::exp(-z));
+  }
   template <class S> IDEMGEN_HOST_DEVICE S derivative(S z, S) const {
+    if (z < subnormal_cutoff<S>()) return S(0);
     const S s = S(1) / (S(1) + std::exp(-z));
     return s * (S(1) + z * (S(1) - s));
   }
@@ -51,8 +61,9 @@ struct gelu {  // exact form z·Φ(z) (PyTorch's default, not the tanh approxima
     return S(0.5) * z * (S(1) + std::erf(z * S(0.7071067811865476)));
   }
   template <class S> IDEMGEN_HOST_DEVICE S derivative(S z, S) const {
-    return S(0.5) * (S(1) + std::erf(z * S(0.7071067811865476))) +
-           z * S(0.3989422804014327) * std::exp(S(-0.5) * z * z);
+    const S half_square = S(0.5) * z * z;  // the density term, 0 where it would be subnormal
+    const S density = -half_square < subnormal_cutoff<S>() ? S(0) : std::exp(-half_square);
+    return S(0.5) * (S(1) + std::erf(z * S(0.7071067811865476))) + z * S(0.3989422804014327) * density;
   }
 };
 struct tanh {
