@@ -7,17 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=out/couplings
-cli=build/release/examples/idemgen
-run() {
-  local name=$1; shift
-  [[ -f $out/$name/metrics.json ]] && return 0
-  echo "coupling_runs: $name" >&2
-  "$cli" train "$@" --out "$out/$name" > "$out/$name.log" 2>&1
-}
+source examples/run_common.sh
 if [[ "${1:-}" != "--table-only" ]]; then
-  cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DIDEMGEN_BUILD_TESTS=OFF >/dev/null
-  cmake --build build/release -j 2 --target idemgen_cli >&2
-  mkdir -p $out
+  build_cli
   for seed in 0 1 2 3 4 5 6 7 8 9; do
     run otnaign_s$seed --method naign --coupling ot --dataset grid25 --seed $seed
   done

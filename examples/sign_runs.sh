@@ -8,17 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=out/sign
-cli=build/release/examples/idemgen
-run() {
-  local name=$1; shift
-  [[ -f $out/$name/metrics.json ]] && return 0
-  echo "sign_runs: $name" >&2
-  "$cli" train "$@" --out "$out/$name" > "$out/$name.log" 2>&1
-}
+source examples/run_common.sh
 if [[ "${1:-}" != "--table-only" ]]; then
-  cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DIDEMGEN_BUILD_TESTS=OFF >/dev/null
-  cmake --build build/release -j 2 --target idemgen_cli >&2
-  mkdir -p $out
+  build_cli
   for seed in 0 1 2; do
     run sign_sm5_s$seed --method sign --teacher mixture:grid25 --sigma-max 5 --seed $seed
     run sign_sm80_s$seed --method sign --teacher mixture:grid25 --sigma-max 80 --seed $seed

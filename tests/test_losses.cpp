@@ -16,16 +16,6 @@ net_t small_net() {
   return net_t({.input_dim = 2, .output_dim = 2, .hidden = {7, 6}, .act = {nn::activation::tanh}}, 3);
 }
 
-// Mean over columns of ‖a_j − b_j‖.
-double mean_l2(cpu::const_view a, cpu::const_view b) {
-  double s = 0;
-  for (index_t j = 0; j < a.cols(); ++j) {
-    double sq = 0;
-    for (index_t i = 0; i < a.rows(); ++i) sq += (a(i, j) - b(i, j)) * (a(i, j) - b(i, j));
-    s += std::sqrt(sq);
-  }
-  return s / static_cast<double>(a.cols());
-}
 
 
 // Runs `term` once through a fresh context seeded with `seed` (pairs from `coupling`); returns

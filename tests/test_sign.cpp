@@ -29,15 +29,23 @@ std::shared_ptr<teacher_t> mixture_teacher() {
 // where f(x_tn) and its target nearly meet (as they do at σ_min 0.002).
 const schedule::karras_grid small_grid{.sigma_min = 0.1, .sigma_max = 5.0, .steps = 6};
 
-/// mean_j ‖a_j − b_j‖₂
-double mean_l2(const matrix& a, const matrix& b) {
-  double total = 0;
-  for (index_t j = 0; j < a.cols(); ++j) {
-    double s = 0;
-    for (index_t i = 0; i < a.rows(); ++i) s += (a(i, j) - b(i, j)) * (a(i, j) - b(i, j));
-    total += std::sqrt(s);
+/// A step context over f on batch x, the step's stream seeded with `seed`, f's gradients zeroed:
+/// z ~ source_scale · N(0, I).
+struct one_step {
+  metric::l2 m;
+  random_stream rng;
+  context_t ctx;
+  one_step(net_t& f, const matrix& x, std::uint64_t seed, double source_scale = 1.0) : rng(seed), ctx(f, m, rng) {
+    ctx.set_source_scale(source_scale);
+    f.zero_grad();
+    ctx.begin(x, f.gradients());
   }
-  return total / static_cast<double>(a.cols());
+};
+/// f's parameter gradient, copied out.
+matrix gradient_of(net_t& f) {
+  matrix g(f.parameter_count(), 1);
+  cpu::copy(f.gradients(), g);
+  return g;
 }
 
 /// The step's noised point replayed from the context's stream: the independent coupling's ε
@@ -82,18 +90,14 @@ TEST_CASE("SIGN flow (eq. 8): D(f(x_tn), f(x_ts)) with x_ts one teacher Euler st
   net_t f = small_net();
   const matrix x = random_matrix(2, 7, 3);
   const auto teacher = mixture_teacher();
-  metric::l2 m;
-  random_stream rng(21);
-  context_t ctx(f, m, rng);
-  f.zero_grad();
-  ctx.begin(x, f.gradients());
+  one_step step(f, x, 21);
+  auto& ctx = step.ctx;
   const losses::teacher_flow<teacher_t> flow{.weight = 0.7, .teacher = teacher, .schedule = small_grid};
   losses::teacher_flow<teacher_t>::state<context_t> st;
   const double value = flow(ctx, st);
   CHECK(ctx.finish() == 1);
   CHECK(ctx.calls() == 1);  // the target f(x_ts) is no call of the graph: forward only
-  matrix analytic(f.parameter_count(), 1);
-  cpu::copy(f.gradients(), analytic);
+  const matrix analytic = gradient_of(f);
 
   // By hand: x_ts = x_tn + (t_s − t_n)/t_n (x_tn − D*(x_tn; t_n)), t_s the next grid point.
   const replayed_point p = replay(x, 21);
@@ -120,10 +124,8 @@ TEST_CASE("SIGN flow with the empirical estimator lands on x + t_s ε with the s
           "[sign]") {
   net_t f = small_net();
   const matrix x = random_matrix(2, 9, 5);
-  metric::l2 m;
-  random_stream rng(8);
-  context_t ctx(f, m, rng);
-  ctx.begin(x, f.gradients());
+  one_step step(f, x, 8);
+  auto& ctx = step.ctx;
   for (int steps : {1, 2}) {
     const losses::teacher_flow<teachers::empirical> flow{.euler_steps = steps, .schedule = small_grid};
     losses::teacher_flow<teachers::empirical>::state<context_t> st;
@@ -142,11 +144,8 @@ TEST_CASE("SIGN denoise and flow share one call f(x_tn): one forward with activa
           "[sign][gradcheck]") {
   net_t f = small_net(6);
   const matrix x = random_matrix(2, 6, 9);
-  metric::l2 m;
-  random_stream rng(13);
-  context_t ctx(f, m, rng);
-  f.zero_grad();
-  ctx.begin(x, f.gradients());
+  one_step step(f, x, 13);
+  auto& ctx = step.ctx;
   const losses::teacher_flow<teachers::empirical> flow{.schedule = small_grid};
   const losses::denoise<> denoise{.weight = 0.5, .schedule = small_grid};  // an equal value, another object
   losses::teacher_flow<teachers::empirical>::state<context_t> st;
@@ -154,8 +153,7 @@ TEST_CASE("SIGN denoise and flow share one call f(x_tn): one forward with activa
   const double denoise_value = denoise(ctx);
   CHECK(ctx.calls() == 1);
   CHECK(ctx.finish() == 1);
-  matrix analytic(f.parameter_count(), 1);
-  cpu::copy(f.gradients(), analytic);
+  const matrix analytic = gradient_of(f);
   const replayed_point p = replay(x, 13);
   const matrix target = st.target;
   CHECK(denoise_value == Approx(mean_l2(eval(f, p.x_tn), x)).epsilon(1e-12));
@@ -177,17 +175,12 @@ TEST_CASE("idempotence as SIGN Alg. 1 l. 10 prints it: f_θ(f_θ'(z)) trains the
           "[sign][gradcheck]") {
   net_t f = small_net(2);
   const matrix x = random_matrix(2, 5, 1);
-  metric::l2 m;
-  random_stream rng(4);
-  context_t ctx(f, m, rng);
-  ctx.set_source_scale(3.0);
-  f.zero_grad();
-  ctx.begin(x, f.gradients());
+  one_step step(f, x, 4, 3.0);
+  auto& ctx = step.ctx;
   const losses::idempotence<losses::idem_kind::printed> idem{};
   const double value = idem(ctx);
   ctx.finish();
-  matrix analytic(f.parameter_count(), 1);
-  cpu::copy(f.gradients(), analytic);
+  const matrix analytic = gradient_of(f);
   random_stream replay_rng(4);
   matrix z(2, 5);
   cpu::fill_normal(z, replay_rng, 0.0, 3.0);  // the source scale: z ~ 3 · N(0, I)
@@ -212,18 +205,13 @@ TEST_CASE("SIGN regression: mean D(f(s z), y) over stored pairs drawn with repla
   set->z = random_matrix(2, 3, 30);
   set->y = random_matrix(2, 3, 31);
   const matrix x = random_matrix(2, 8, 2);
-  metric::l2 m;
-  random_stream rng(17);
-  context_t ctx(f, m, rng);
-  ctx.set_source_scale(5.0);
-  f.zero_grad();
-  ctx.begin(x, f.gradients());
+  one_step step(f, x, 17, 5.0);
+  auto& ctx = step.ctx;
   const losses::teacher_regression<cpu> reg{.weight = 2.0, .pairs = {.pairs = set}};
   losses::teacher_regression<cpu>::state<context_t> st;
   const double value = reg(ctx, st);
   ctx.finish();
-  matrix analytic(f.parameter_count(), 1);
-  cpu::copy(f.gradients(), analytic);
+  const matrix analytic = gradient_of(f);
   random_stream replay_rng(17);
   matrix u(1, 8), input(2, 8), y(2, 8);
   cpu::fill_uniform(u, replay_rng, 0.0, 1.0);

@@ -66,6 +66,17 @@ matrix eval(const Net& net, cpu::const_view x) {
 /// Σ w ⊙ y: a scalar loss whose gradient with respect to y is w.
 inline double weighted_sum(cpu::const_view w, cpu::const_view y) { return cpu::dot(w, y); }
 
+/// mean_j ‖a_j − b_j‖₂: metric::l2 averaged over the batch, written out.
+inline double mean_l2(cpu::const_view a, cpu::const_view b) {
+  double s = 0;
+  for (index_t j = 0; j < a.cols(); ++j) {
+    double sq = 0;
+    for (index_t i = 0; i < a.rows(); ++i) sq += (a(i, j) - b(i, j)) * (a(i, j) - b(i, j));
+    s += std::sqrt(sq);
+  }
+  return s / static_cast<double>(a.cols());
+}
+
 struct network_gradcheck {
   double params = 0;  // relative error of dL/dθ
   double input = 0;   // relative error of dL/dx
