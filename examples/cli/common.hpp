@@ -27,9 +27,6 @@ namespace po = boost::program_options;
 /// Parses argv against `desc`; --help prints it and exits 0, errors exit 2 with one line.
 void parse_or_exit(const po::options_description& desc, int argc, char** argv);
 std::vector<double> to_host(be::const_view v);
-/// The multistep samplers' index set of K grid points (LMM, SIGN Alg. 3): LMM Table 7's {0},
-/// {0, 1}, {0, 3, 5}, {0, 1, 3, 5} for K <= 4, else K points spread over the grid.
-std::vector<int> lines_indices(int k, int grid_points);
 
 
 /// Scatter pictures: samples (red) over data (grey), and a sequence of states from light to dark.

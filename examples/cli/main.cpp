@@ -75,6 +75,7 @@ options parse_train(int argc, char** argv) {
       ("teacher-steps", po::value(&o.teacher_steps)->default_value(o.teacher_steps),
        "LMM: the teacher's Heun grid points (18 = EDM's 35-NFE sampler); training sigma is uniform over them; "
        "SIGN: the flow term's grid")
+      ("sot", po::bool_switch(&o.sot), "LMM: sampling-optimised training, sigma only on the index set of --sample-steps K")
       ("sigma-max", po::value(&o.sigma_max)->default_value(o.sigma_max),
        "SIGN: the Karras grid's sigma_max, and the source scale (f generates from sigma_max z)")
       ("flow-weight", po::value(&o.flow_weight)->default_value(o.flow_weight), "SIGN: flow weight lambda_f")
@@ -130,6 +131,7 @@ options parse_train(int argc, char** argv) {
   if (!(o.sigma_max > 0) || !(o.flow_weight >= 0) || !(o.denoise_weight >= 0) || (o.idem != "eq4" && o.idem != "printed"))
     usage_error("--sigma-max must be > 0, --flow-weight and --denoise-weight >= 0, --idem eq4 or printed");
   if (!o.pairs.empty() && o.method != "lmm" && o.method != "sign") usage_error("--pairs applies to --method lmm or sign");
+  if (o.sot && o.method != "lmm") usage_error("--sot applies to --method lmm");
   if (o.method == "sign" && o.sampler == "multistep" && o.sample_steps > o.teacher_steps)
     usage_error("--sample-steps: multistep takes at most the grid's --teacher-steps points");
   if (!o.sampler.empty() && !method->accepts_sampler(o.sampler))

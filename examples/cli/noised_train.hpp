@@ -21,6 +21,25 @@
 
 namespace idemgen::cli {
 
+/// LMM's training levels: σ uniform over the teacher's `points`-point grid, or with --sot over the
+/// sampler's index set for --sample-steps K (LMM §3's sampling-optimised training), recorded in
+/// the metadata.
+inline schedule::karras_grid lmm_grid(const options& o, int points,
+                                      std::vector<std::pair<std::string, std::string>>& meta) {
+  schedule::karras_grid grid{.steps = points};
+  if (o.sot) {
+    const auto set = lines_indices(o.sample_steps > 0 ? o.sample_steps : 1, points);
+    if (set.size() > static_cast<std::size_t>(schedule::karras_grid::max_indices) || set.back() >= points)
+      throw invalid_argument("idemgen", "--sot", fmt::format("an index set of at most 8 of the grid's {} points", points),
+                             fmt::format("{} points", set.size()));
+    for (std::size_t k = 0; k < set.size(); ++k) grid.indices[k] = set[k];
+    grid.index_count = static_cast<int>(set.size());
+    meta.emplace_back("sot", fmt::format("{}", fmt::join(set, ",")));
+  }
+  grid.validate();
+  return grid;
+}
+
 template <numeric_backend B>
 trained train_noised_on(const options& o, const noised_config& c, const host_sampler& sample) {
   using mlp_t = nn::mlp<B>;
@@ -57,8 +76,8 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
       if (!o.pairs.empty()) {  // stored pairs: their file says which teacher and grid made them
         auto set = std::make_shared<teachers::pair_set<B>>(teachers::read_pairs<B>(o.pairs));
         if (set->dim() != 2) throw invalid_argument("idemgen", "--pairs", "pairs of dimension 2", std::to_string(set->dim()));
-        const schedule::karras_grid stored_grid{
-            .steps = static_cast<int>(train::metadata_integer(set->metadata, "teacher_steps", o.pairs, 2))};
+        const schedule::karras_grid stored_grid = lmm_grid(
+            o, static_cast<int>(train::metadata_integer(set->metadata, "teacher_steps", o.pairs, 2)), meta);
         meta.emplace_back("teacher", set->metadata.count("teacher") ? set->metadata.at("teacher") : "unknown");
         meta.emplace_back("teacher_steps", std::to_string(stored_grid.steps));
         meta.emplace_back("pairs", o.pairs);
@@ -66,7 +85,7 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
                                         coupling::stored_pairs<B>{.pairs = std::move(set)});
         return train_and_save(gen, o, sample, meta);
       }
-      const schedule::karras_grid grid{.steps = o.teacher_steps};
+      const schedule::karras_grid grid = lmm_grid(o, o.teacher_steps, meta);
       return with_chosen_teacher(o, [&](auto teacher, const std::string& name) {
         using teacher_t = typename decltype(teacher)::element_type;
         coupling::teacher_ode<teacher_t> pairs{.teacher = std::move(teacher), .ode = {.grid = grid}};

@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "cli/common.hpp"
-#include "cli/noised_train.hpp"
-#include "idemgen/teachers/mixture.hpp"
+#include "cli/teachers.hpp"
+#include "idemgen/teachers/teacher.hpp"
 #include "idemgen/teachers/pair_file.hpp"
 
 namespace idemgen::cli {
@@ -20,7 +20,8 @@ int pairs_command(int argc, char** argv) {
   long n = 200000, chunk = 4096;
   po::options_description desc("idemgen pairs: teacher-ODE pairs (z, Heun(sigma_max z)) into a safetensors file");
   desc.add_options()("help,h", "show this help")
-      ("teacher", po::value(&o.teacher)->required(), "mixture:DATASET: the analytic denoiser of a mixture dataset")
+      ("teacher", po::value(&o.teacher)->required(),
+       "mixture:DATASET (the analytic denoiser of a mixture dataset) or a diffusion/cdm checkpoint (its EMA weights)")
       ("teacher-steps", po::value(&o.teacher_steps)->default_value(o.teacher_steps),
        "the teacher's Heun grid points (18 = EDM's 35-NFE sampler)")
       ("sigma-max", po::value(&o.sigma_max)->default_value(o.sigma_max), "the grid's sigma_max: y = Heun(sigma_max z)")
@@ -33,36 +34,36 @@ int pairs_command(int argc, char** argv) {
     usage_error("--n, --threads must be >= 1, --teacher-steps >= 2 and --sigma-max > 0");
   if (std::filesystem::is_directory(out)) usage_error("--out: " + out + " is a directory");
   be::set_num_threads(o.threads);
-  const data::toy dataset = teacher_dataset(o);
-  auto teacher = *teachers::exact_denoiser<be>(dataset);
-  const teachers::ode_options ode{.grid = {.sigma_max = o.sigma_max, .steps = o.teacher_steps}};
-  const auto grid = ode.grid.grid();
-  random_stream rng = random_stream(o.seed).split(11);
-  const std::uint64_t first_block = rng.next_block();
-  be::matrix z(2, n), y(2, n);
-  be::fill_normal(z, rng);  // one draw: the file's z is the stream from first_block on
-  const auto start = std::chrono::steady_clock::now();
-  for (long first = 0; first < n; first += chunk) {
-    const index_t count = static_cast<index_t>(std::min(chunk, n - first));
-    teachers::ode_endpoints<be>(teacher, ode, grid, be::const_view(z).columns(first, count),
-                                be::view(y).columns(first, count));
-    const long done = first + count;
-    std::fprintf(stderr, "\ridemgen: %ld / %ld pairs", done, n);
-  }
-  std::fprintf(stderr, "\n");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  teachers::write_pairs<be>(out, z, y,
-                            {{"teacher", "mixture:" + std::string(data::to_string(dataset))},
-                             {"teacher_steps", std::to_string(o.teacher_steps)},
-                             {"sigma_min", fmt::format("{}", ode.grid.sigma_min)},
-                             {"sigma_max", fmt::format("{}", ode.grid.sigma_max)},
-                             {"rho", fmt::format("{}", ode.grid.rho)},
-                             {"sampler", "heun"},
-                             {"seed", std::to_string(o.seed)},
-                             {"z_stream", "random_stream(seed).split(11), first block " + std::to_string(first_block)}});
-  std::printf("idemgen: %ld pairs from mixture:%s, Heun %d points (%d NFE each), %.3g s; wrote %s\n", n,
-              std::string(data::to_string(dataset)).c_str(), o.teacher_steps, ode.nfe(), seconds, out.c_str());
-  return 0;
+  return with_chosen_teacher(o, [&](auto teacher, const std::string& name) {
+    const teachers::ode_options ode{.grid = {.sigma_max = o.sigma_max, .steps = o.teacher_steps}};
+    const auto grid = ode.grid.grid();
+    random_stream rng = random_stream(o.seed).split(11);
+    const std::uint64_t first_block = rng.next_block();
+    be::matrix z(2, n), y(2, n);
+    be::fill_normal(z, rng);  // one draw: the file's z is the stream from first_block on
+    const auto start = std::chrono::steady_clock::now();
+    for (long first = 0; first < n; first += chunk) {
+      const index_t count = static_cast<index_t>(std::min(chunk, n - first));
+      teachers::ode_endpoints<be>(*teacher, ode, grid, be::const_view(z).columns(first, count),
+                                  be::view(y).columns(first, count));
+      std::fprintf(stderr, "\ridemgen: %ld / %ld pairs", first + count, n);
+    }
+    std::fprintf(stderr, "\n");
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    teachers::write_pairs<be>(out, z, y,
+                              {{"teacher", name},
+                               {"teacher_steps", std::to_string(o.teacher_steps)},
+                               {"sigma_min", fmt::format("{}", ode.grid.sigma_min)},
+                               {"sigma_max", fmt::format("{}", ode.grid.sigma_max)},
+                               {"rho", fmt::format("{}", ode.grid.rho)},
+                               {"sampler", "heun"},
+                               {"seed", std::to_string(o.seed)},
+                               {"seconds", fmt::format("{:.4g}", seconds)},
+                               {"z_stream", "random_stream(seed).split(11), first block " + std::to_string(first_block)}});
+    std::printf("idemgen: %ld pairs from %s, Heun %d points (%d NFE each), %.3g s on %d threads; wrote %s\n", n,
+                name.c_str(), o.teacher_steps, ode.nfe(), seconds, o.threads, out.c_str());
+    return 0;
+  });
 }
 
 }  // namespace idemgen::cli

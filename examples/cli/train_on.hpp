@@ -44,6 +44,7 @@ struct options {
   // Heun grid points (18: EDM's 35-NFE sampler).
   std::string teacher, pairs;  // pairs: a pair file (idemgen pairs) instead of online pairs
   int teacher_steps = 18;
+  bool sot = false;  // LMM: sampling-optimised training, σ only on the sampler's index set
   // SIGN: the grid's σ_max (also the source scale: f generates from σ_max ε), the flow and
   // denoise weights λ_f, λ_n, and the idempotence routing (eq4, or printed: SIGN Alg. 1 l. 10).
   double sigma_max = 80, flow_weight = 1, denoise_weight = 1;
@@ -58,6 +59,9 @@ struct options {
 };
 
 bool is_noised(const std::string& method);
+/// The multistep samplers' index set of K grid points (LMM, SIGN Alg. 3): LMM Table 7's {0},
+/// {0, 1}, {0, 3, 5}, {0, 1, 3, 5} for K <= 4, else K points spread over the grid.
+std::vector<int> lines_indices(int k, int grid_points);
 /// The --coupling in force: as given, or the method's default.
 std::string coupling_of(const options& o);
 /// The coupling's settings as checkpoint metadata.
