@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The teacher-method runs of docs/RESULTS_DIFFUSION.md beyond the analytic teacher: LMM on grid-25
+# with a trained EDM teacher (EDM 10 000 steps → 200 000 Heun-18 pairs → LMM 20 000 steps on the
+# stored pairs), and LMM's 128-d toy (examples/toy128.cpp) over seeds 0–2. Outputs in out/teachers/.
+#   examples/teacher_runs.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=out/teachers
+source examples/run_common.sh
+build_cli
+cmake --build build/release -j 2 --target toy128 >&2
+run edm_grid25_s0 --method diffusion --dataset grid25 --steps 10000 --seed 0
+if [[ ! -f $out/edm_pairs.safetensors ]]; then
+  "$cli" pairs --teacher $out/edm_grid25_s0/model.safetensors --n 200000 --out $out/edm_pairs.safetensors \
+    > $out/edm_pairs.log 2>&1
+fi
+run lmm_edm_teacher_s0 --method lmm --activation silu --pairs $out/edm_pairs.safetensors --seed 0
+if [[ ! -f $out/mixture_pairs.safetensors ]]; then  # the analytic teacher's pairs, for the timing table
+  "$cli" pairs --teacher mixture:grid25 --n 200000 --out $out/mixture_pairs.safetensors > $out/mixture_pairs.log 2>&1
+fi
+run lmm_mixture_pairs_s0 --method lmm --activation silu --pairs $out/mixture_pairs.safetensors --seed 0
+for seed in 0 1 2; do
+  [[ -f $out/toy128_s$seed/metrics.json ]] || build/release/examples/toy128 --seed $seed --out $out/toy128_s$seed \
+    > $out/toy128_s$seed.log 2>&1
+done
+tail -n 3 $out/*.log
