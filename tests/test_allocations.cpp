@@ -11,7 +11,11 @@
 #include "idemgen/idemgen.hpp"
 #include "idemgen/models/diffusion.hpp"
 #include "idemgen/models/flow_matching.hpp"
+#include "idemgen/models/lmm.hpp"
 #include "idemgen/models/naign.hpp"
+#include "idemgen/models/sign.hpp"
+#include "idemgen/samplers/model_function.hpp"
+#include "idemgen/teachers/mixture.hpp"
 
 namespace {
 std::atomic<long> allocations{0};
@@ -139,7 +143,7 @@ long generator_allocations(Generator& gen) {
   return allocations.load();
 }
 
-TEST_CASE("a generator's training step allocates nothing: NAIGN, EDM, CDM, flow matching, OT couplings", "[allocations]") {
+TEST_CASE("a generator's training step allocates nothing: NAIGN, EDM, CDM, flow matching, OT couplings, LMM, SIGN, reflow", "[allocations]") {
   using net_t = nn::mlp<be>;
   const auto conditioned = [] {
     return net_t({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}, .cond = {.dim = 8}}, 0);
@@ -165,6 +169,25 @@ TEST_CASE("a generator's training step allocates nothing: NAIGN, EDM, CDM, flow 
     models::ot_naign<net_t> gen(net_t({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}}, 0), {}, {}, opt,
                                 {.candidates_per_sample = 2});
     CHECK(generator_allocations(gen) == 0);
+  }
+  SECTION("LMM over online teacher-ODE pairs, SIGN, 2-rectified flow") {
+    using mixture_t = evaluation::mixture_denoiser<be>;
+    const auto teacher = std::make_shared<mixture_t>(*teachers::exact_denoiser<be>(data::toy::grid25));
+    const schedule::karras_grid grid{.steps = 6};
+    models::lmm<net_t, mixture_t> lmm(nn::denoiser<net_t>(conditioned()), models::lmm_losses({.schedule = grid}), {},
+                                      {.ema_decay = 0.99}, {.teacher = teacher, .ode = {.grid = grid}});
+    CHECK(generator_allocations(lmm) == 0);
+    models::sign<net_t, mixture_t> sign(
+        net_t({.input_dim = 2, .output_dim = 2, .hidden = {64, 64}}, 0),
+        models::sign_losses<mixture_t>({}, {}, {.teacher = teacher, .schedule = grid}, {.schedule = grid}), {},
+        {.ema_decay = 0.99, .source_scale = 80.0});
+    CHECK(generator_allocations(sign) == 0);
+    const nn::velocity<net_t> first(conditioned());
+    using previous_t = decltype(samplers::model_function(first));
+    models::rectified_flow<net_t, previous_t> rf2(nn::velocity<net_t>(conditioned()), {}, {}, opt,
+                                                  {.previous = std::make_shared<previous_t>(samplers::model_function(first)),
+                                                   .steps = 4});
+    CHECK(generator_allocations(rf2) == 0);
   }
   SECTION("OT-CFM, exact and sinkhorn") {
     models::ot_flow_matching<net_t> exact(nn::velocity<net_t>(conditioned()), {}, {}, opt);

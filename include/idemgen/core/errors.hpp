@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -90,6 +91,15 @@ inline void require_dim(std::string_view where, std::string_view argument, std::
 inline void require_option(bool ok, std::string_view where, std::string_view option,
                            std::string_view expected, std::string_view actual) {
   if (!ok) throw invalid_argument(where, option, expected, actual);
+}
+
+/// The same with `actual` made only on failure: for checks on a training step's path, where
+/// formatting the found value every time would allocate (a string past the small-string buffer).
+template <class Describe>
+  requires std::is_invocable_v<Describe>
+void require_option(bool ok, std::string_view where, std::string_view option, std::string_view expected,
+                    Describe&& actual) {
+  if (!ok) throw invalid_argument(where, option, expected, actual());
 }
 
 }  // namespace detail

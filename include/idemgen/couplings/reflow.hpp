@@ -27,6 +27,7 @@ struct reflow {
   struct state {
     typename B::matrix z, y;
     std::vector<double> times;
+    samplers::flow_workspace<B> sampler;  // kept: a steady-state step allocates nothing
   };
 
   template <class Ctx>
@@ -39,7 +40,7 @@ struct reflow {
     s.y.resize(ctx.dim(), ctx.batch());
     B::fill_normal(s.z, ctx.rng());
     B::copy(s.z, s.y);
-    samplers::flow_ode<B>(*previous, s.times, method, s.y);
+    samplers::flow_ode<B>(*previous, s.times, method, s.y, s.sampler);
     return {s.z, s.y};
   }
 };

@@ -23,6 +23,7 @@ struct teacher_ode {
   struct state {
     typename B::matrix z, y;
     std::vector<double> grid;
+    samplers::ode_workspace<B> sampler;  // kept: a steady-state step allocates nothing
   };
 
   template <class Ctx>
@@ -33,7 +34,7 @@ struct teacher_ode {
     s.z.resize(ctx.dim(), ctx.batch());
     s.y.resize(ctx.dim(), ctx.batch());
     B::fill_normal(s.z, ctx.rng());
-    teachers::ode_endpoints<B>(*teacher, ode, s.grid, s.z, s.y);
+    teachers::ode_endpoints<B>(*teacher, ode, s.grid, s.z, s.y, s.sampler);
     return {s.z, s.y};
   }
 };

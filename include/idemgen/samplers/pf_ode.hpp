@@ -10,6 +10,7 @@
 //                   √(σ̂² − σ_i²)·S_noise·ξ. Not for CDM's chains (Remark 4.1: wrong conditionals).
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "idemgen/core/concepts.hpp"
@@ -33,14 +34,22 @@ inline void check_sigmas(const char* where, const std::vector<double>& sigmas) {
   for (std::size_t i = 0; i + 1 < sigmas.size(); ++i)
     idemgen::detail::require_option(sigmas[i] > sigmas[i + 1] && sigmas[i + 1] >= 0 && sigmas[i] > 0, where,
                                     "sigmas", "strictly decreasing, > 0, last >= 0",
-                                    fmt::format("{} then {} at {}", sigmas[i], sigmas[i + 1], i));
+                                    [&] { return fmt::format("{} then {} at {}", sigmas[i], sigmas[i + 1], i); });
 }
 
-/// The buffers of one ODE step (allocated once per sampler run).
+/// The buffers of one ODE step (allocated once per sampler run, or kept by the caller across
+/// runs: samplers::ode_workspace).
 template <numeric_backend B>
 struct ode_workspace {
   typename B::matrix den, slope, next, row;
-  ode_workspace(index_t d, index_t n) : den(d, n), slope(d, n), next(d, n), row(1, n) {}
+  ode_workspace() = default;
+  ode_workspace(index_t d, index_t n) { resize(d, n); }
+  void resize(index_t d, index_t n) {
+    den.resize(d, n);
+    slope.resize(d, n);
+    next.resize(d, n);
+    row.resize(1, n);
+  }
 };
 
 /// slope = (x − den)/s and next = x + h · slope (the Euler step).
@@ -104,13 +113,19 @@ void record(std::vector<typename B::matrix>* trajectory, typename B::const_view 
 
 }  // namespace detail
 
+/// The step buffers a caller keeps across sampler runs (a coupling that solves the ODE every
+/// training step): a run then allocates nothing once they have x's shape.
+template <numeric_backend B>
+using ode_workspace = detail::ode_workspace<B>;
+
 /// x holds x₀ = σ_0 z on entry and the sample on return. `sigmas` is σ_0 > … > σ_N (= 0 usually),
 /// e.g. schedule::karras::steps(N). With `trajectory`, every state x_i is appended (N + 1 of them).
+/// `w` is resized to x's shape.
 template <numeric_backend B, class Denoise>
 int pf_ode(Denoise&& denoise, const std::vector<double>& sigmas, ode_method method, typename B::view x,
-           std::vector<typename B::matrix>* trajectory = nullptr) {
+           ode_workspace<B>& w, std::vector<typename B::matrix>* trajectory = nullptr) {
   detail::check_sigmas("samplers::pf_ode", sigmas);
-  detail::ode_workspace<B> w(x.rows(), x.cols());
+  w.resize(x.rows(), x.cols());
   detail::record<B>(trajectory, x);
   int nfe = 0;
   for (std::size_t i = 0; i + 1 < sigmas.size(); ++i) {
@@ -118,6 +133,14 @@ int pf_ode(Denoise&& denoise, const std::vector<double>& sigmas, ode_method meth
     detail::record<B>(trajectory, x);
   }
   return nfe;
+}
+
+/// The same with buffers of its own.
+template <numeric_backend B, class Denoise>
+int pf_ode(Denoise&& denoise, const std::vector<double>& sigmas, ode_method method, typename B::view x,
+           std::vector<typename B::matrix>* trajectory = nullptr) {
+  ode_workspace<B> w;
+  return pf_ode<B>(std::forward<Denoise>(denoise), sigmas, method, x, w, trajectory);
 }
 
 /// EDM Alg. 2 on the grid `sigmas` (σ_N = 0): x holds σ_0 z on entry and the sample on return.

@@ -83,7 +83,7 @@ struct karras {
                                         p_std > 0,
                                     "schedule::karras", "sigma_min/sigma_max/rho/sigma_data/p_std",
                                     "0 < sigma_min < sigma_max, rho > 0, sigma_data > 0, p_std > 0",
-                                    fmt::format("{}/{}/{}/{}/{}", sigma_min, sigma_max, rho, sigma_data, p_std));
+                                    [&] { return fmt::format("{}/{}/{}/{}/{}", sigma_min, sigma_max, rho, sigma_data, p_std); });
   }
 };
 

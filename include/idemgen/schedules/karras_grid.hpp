@@ -84,11 +84,11 @@ struct karras_grid {
     karras{.sigma_min = sigma_min, .sigma_max = sigma_max, .rho = rho}.validate();
     idemgen::detail::require_option(steps >= 1 && index_count >= 0 && index_count <= max_indices,
                                     "schedule::karras_grid", "steps/index_count", "steps >= 1, 0 <= index_count <= 8",
-                                    fmt::format("{}/{}", steps, index_count));
+                                    [&] { return fmt::format("{}/{}", steps, index_count); });
     for (int k = 0; k < index_count; ++k)
       idemgen::detail::require_option(indices[static_cast<std::size_t>(k)] >= 0 && indices[static_cast<std::size_t>(k)] < steps,
-                                      "schedule::karras_grid", "indices", fmt::format("grid points in [0, {})", steps),
-                                      std::to_string(indices[static_cast<std::size_t>(k)]));
+                                      "schedule::karras_grid", "indices", "grid points in [0, steps)",
+                                      [&] { return std::to_string(indices[static_cast<std::size_t>(k)]); });
   }
 };
 

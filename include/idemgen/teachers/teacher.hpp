@@ -27,14 +27,22 @@ struct ode_options {
   int nfe() const { return method == samplers::ode_method::heun ? 2 * grid.steps - 1 : grid.steps; }
 };
 
-/// y = ODE_teacher(σ_max z) for unit noise z (d × n): the teacher-ODE pairs (z, y). Returns the NFE.
+/// y = ODE_teacher(σ_max z) for unit noise z (d × n): the teacher-ODE pairs (z, y), with the
+/// sampler's buffers in `w`. Returns the NFE.
+template <numeric_backend B, class Teacher>
+  requires teacher<Teacher, B>
+int ode_endpoints(Teacher& t, const ode_options& opt, const std::vector<double>& grid, typename B::const_view z,
+                  typename B::view y, samplers::ode_workspace<B>& w) {
+  B::copy(z, y);
+  B::scale(y, static_cast<typename B::scalar>(opt.grid.sigma_max));
+  return samplers::pf_ode<B>(t, grid, opt.method, y, w);
+}
 template <numeric_backend B, class Teacher>
   requires teacher<Teacher, B>
 int ode_endpoints(Teacher& t, const ode_options& opt, const std::vector<double>& grid, typename B::const_view z,
                   typename B::view y) {
-  B::copy(z, y);
-  B::scale(y, static_cast<typename B::scalar>(opt.grid.sigma_max));
-  return samplers::pf_ode<B>(t, grid, opt.method, y);
+  samplers::ode_workspace<B> w;
+  return ode_endpoints<B>(t, opt, grid, z, y, w);
 }
 
 }  // namespace idemgen::teachers
