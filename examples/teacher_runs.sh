@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The teacher-method runs of docs/RESULTS_DIFFUSION.md beyond the analytic teacher: LMM on grid-25
 # with a trained EDM teacher (EDM 10 000 steps → 200 000 Heun-18 pairs → LMM 20 000 steps on the
-# stored pairs), and LMM's 128-d toy (examples/toy128.cpp) over seeds 0–2. Outputs in out/teachers/.
+# stored pairs), LMM's 128-d toy (examples/toy128.cpp) over seeds 0–2, and SIGN alone on it for
+# 20 000 steps at sigma_max 80 and 5. Outputs in out/teachers/.
 #   examples/teacher_runs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,9 @@ run lmm_mixture_pairs_s0 --method lmm --activation silu --pairs $out/mixture_pai
 for seed in 0 1 2; do
   [[ -f $out/toy128_s$seed/metrics.json ]] || build/release/examples/toy128 --seed $seed --out $out/toy128_s$seed \
     > $out/toy128_s$seed.log 2>&1
+done
+for sm in 80 5; do  # SIGN alone at d = 128, five times the budget
+  [[ -f $out/toy128_sign_sm${sm}_20k/metrics.json ]] || build/release/examples/toy128 --methods sign --steps 20000 \
+    --sign-sigma-max $sm --out $out/toy128_sign_sm${sm}_20k > $out/toy128_sign_sm${sm}_20k.log 2>&1
 done
 tail -n 3 $out/*.log

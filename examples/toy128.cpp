@@ -5,7 +5,7 @@
 //   fm         CFM = 1-rectified flow (independent)                  analytic teacher (LMM eq. 3)
 //   ot128      OT-CFM, mini-batch OT at n = 128            rf2       2-rectified flow: FM on 20 000 pairs
 //   ot256      OT-CFM at n = 256                                     (z, fm's 100-step Euler ODE of z)
-//   sign       SIGN (analytic teacher, σ_max 80): a one-step f without σ input
+//   sign       SIGN (analytic teacher, σ_max 80 or --sign-sigma-max): a one-step f without σ input
 // and reports, on 2 000 samples against fresh data: straightness S_2 (normalised, 100-step Euler
 // trajectories; LMM Table 1), and at NFE 1 and 2 the sliced W2, the MMD² (RBF kernel at the
 // data's median pairwise distance), the mass of the + component (mode balance; 0.5 is right) and
@@ -52,6 +52,8 @@ struct settings {
   index_t batch = 256, width = 256, depth = 3, samples = 2000;
   std::uint64_t seed = 0;
   std::string methods = "fm,ot128,ot256,rf2,edm,lmm,sign";
+  double sign_sigma_max = 80;   // SIGN's grid σ_max and source scale
+  double sign_denoise_weight = 1;  // SIGN's λ_n
   bool wants(const std::string& m) const { return ("," + methods + ",").find("," + m + ",") != std::string::npos; }
 };
 
@@ -262,12 +264,12 @@ std::vector<report> run_all(const settings& s) {
   }
   // SIGN: a one-step f (no σ input) from σ_max ε; NFE 2 is Alg. 3 re-noised at σ_1.
   if (s.wants("sign")) {
-    const schedule::karras_grid grid{};
+    const schedule::karras_grid grid{.sigma_max = s.sign_sigma_max};
     const mlp_t f({.input_dim = dim, .output_dim = dim,
                    .hidden = std::vector<index_t>(static_cast<std::size_t>(s.depth), s.width), .act = {nn::activation::silu}},
                   random_stream(init));
     models::sign<mlp_t, mixture_t> gen(f, models::sign_losses<mixture_t>({}, {}, {.teacher = teacher, .schedule = grid},
-                                                                        {.schedule = grid}),
+                                                                        {.weight = s.sign_denoise_weight, .schedule = grid}),
                                        {}, {.optimizer = {.lr = 1e-3}, .ema_decay = 0.999, .seed = s.seed,
                                             .source_scale = grid.sigma_max});
     const double sec = train(gen, s, s.batch);
@@ -300,6 +302,8 @@ int main(int argc, char** argv) {
       ("width", po::value(&s.width)->default_value(s.width), "mlp hidden width")
       ("samples", po::value(&s.samples)->default_value(s.samples), "evaluation samples")
       ("seed", po::value(&s.seed)->default_value(s.seed), "random seed")
+      ("sign-sigma-max", po::value(&s.sign_sigma_max)->default_value(s.sign_sigma_max), "SIGN's sigma_max (and source scale)")
+      ("sign-denoise-weight", po::value(&s.sign_denoise_weight)->default_value(s.sign_denoise_weight), "SIGN's lambda_n")
       ("methods", po::value(&s.methods)->default_value(s.methods), "comma-separated subset of the methods (rf2 trains fm first)")
       ("threads", po::value(&threads)->default_value(threads), "CPU threads")
       ("out", po::value(&out)->required(), "output directory (metrics.json)");
