@@ -6,7 +6,7 @@
 //   ot128      OT-CFM, mini-batch OT at n = 128            rf2       2-rectified flow: FM on 20 000 pairs
 //   ot256      OT-CFM at n = 256                                     (z, fm's 100-step Euler ODE of z)
 //   sign       SIGN (analytic teacher, σ_max 80 or --sign-sigma-max): a one-step f without σ input
-// and reports, on 2 000 samples against fresh data: straightness S_2 (normalised, 100-step Euler
+// and reports, on 2 000 samples against fresh data (and a second draw of data, the estimators' floor): straightness S_2 (normalised, 100-step Euler
 // trajectories; LMM Table 1), and at NFE 1 and 2 the sliced W2, the MMD² (RBF kernel at the
 // data's median pairwise distance), the mass of the + component (mode balance; 0.5 is right) and
 // the fraction within 3 std (0.3) of a component's mean in dimensions 1–2.
@@ -204,6 +204,14 @@ std::vector<report> run_all(const settings& s) {
     std::fflush(stdout);
     out.push_back(r);
   };
+  {  // the estimators' floor: a second draw of data against the evaluation data
+    report floor{"data"};
+    be::matrix other(dim, s.samples);
+    random_stream rng = random_stream(s.seed).split(5);
+    sample_target(other, rng);
+    floor.nfe1 = floor.nfe2 = e.measure(other);
+    say(floor);
+  }
   const models::generator_options adam{.optimizer = {.lr = 1e-3}, .ema_decay = 0.999, .seed = s.seed};
   const auto init = random_stream(s.seed).split(3).next_block();
   // Flow matching: independent (1-RF), then OT-CFM at n = 128 and 256.
