@@ -55,6 +55,7 @@ struct settings {
   std::string methods = "fm,ot128,ot256,rf2,edm,lmm,sign,signreg";
   double sign_sigma_max = 80;   // SIGN's grid σ_max and source scale
   double sign_denoise_weight = 1;  // SIGN's λ_n
+  double sign_flow_weight = 1;     // SIGN's λ_f
   bool wants(const std::string& m) const { return ("," + methods + ",").find("," + m + ",") != std::string::npos; }
 };
 
@@ -294,7 +295,7 @@ std::vector<report> run_all(const settings& s) {
                      random_stream(init));
   const models::generator_options sign_options{.optimizer = {.lr = 1e-3}, .ema_decay = 0.999, .seed = s.seed,
                                                .source_scale = sign_grid.sigma_max};
-  const losses::teacher_flow<mixture_t> flow{.teacher = teacher, .schedule = sign_grid};
+  const losses::teacher_flow<mixture_t> flow{.weight = s.sign_flow_weight, .teacher = teacher, .schedule = sign_grid};
   const losses::denoise<> denoise{.weight = s.sign_denoise_weight, .schedule = sign_grid};
   if (s.wants("sign")) {
     models::sign<mlp_t, mixture_t> gen(sign_f, models::sign_losses<mixture_t>({}, {}, flow, denoise), {}, sign_options);
@@ -335,6 +336,7 @@ int main(int argc, char** argv) {
       ("samples", po::value(&s.samples)->default_value(s.samples), "evaluation samples")
       ("seed", po::value(&s.seed)->default_value(s.seed), "random seed")
       ("sign-sigma-max", po::value(&s.sign_sigma_max)->default_value(s.sign_sigma_max), "SIGN's sigma_max (and source scale)")
+      ("sign-flow-weight", po::value(&s.sign_flow_weight)->default_value(s.sign_flow_weight), "SIGN's lambda_f")
       ("sign-denoise-weight", po::value(&s.sign_denoise_weight)->default_value(s.sign_denoise_weight), "SIGN's lambda_n")
       ("methods", po::value(&s.methods)->default_value(s.methods), "comma-separated subset of the methods (rf2 trains fm first)")
       ("threads", po::value(&threads)->default_value(threads), "CPU threads")

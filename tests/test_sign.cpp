@@ -168,6 +168,9 @@ TEST_CASE("SIGN denoise and flow share one call f(x_tn): one forward with activa
   // A denoise term over another grid cannot share the noised point: the documented error.
   const losses::denoise<> other{.schedule = {.sigma_min = 0.1, .sigma_max = 7.0, .steps = 6}};
   CHECK_THROWS_AS(other(ctx), invalid_argument);
+  // Equal values share the levels, also from a temporary (the context keeps a copy, not the address).
+  CHECK_NOTHROW(ctx.level(schedule::karras_grid(small_grid)));
+  CHECK_THROWS_AS(ctx.level(schedule::karras_grid{.steps = 7}), invalid_argument);
 }
 
 TEST_CASE("idempotence as SIGN Alg. 1 l. 10 prints it: f_θ(f_θ'(z)) trains the outer call, not through it "

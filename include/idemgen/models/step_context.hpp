@@ -23,6 +23,8 @@
 
 #include <algorithm>
 #include <concepts>
+#include <cstddef>
+#include <cstring>
 #include <type_traits>
 
 #include "idemgen/core/concepts.hpp"
@@ -246,25 +248,31 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
     fx_ = fs_ = fz_ = ffz_ = ffq_ = anchor_ = memo_slot{};
     have_level_ = have_noised_ = false;
     level_owner_ = nullptr;
+    level_compare_ = nullptr;
   }
   // One schedule's levels per step: the noised point is shared, so two terms must agree on it —
   // the same schedule object, or equal values of one schedule type (SIGN's flow and denoise
-  // terms each hold a karras_grid).
+  // terms each hold a karras_grid). The first claimant's value is copied (schedules are small
+  // trivially copyable values), so a temporary schedule is safe to claim with.
   template <class Schedule>
   static bool same_schedule(const void* owner, const void* other) {
     if constexpr (std::equality_comparable<Schedule>)
       return *static_cast<const Schedule*>(owner) == *static_cast<const Schedule*>(other);
     else
-      return owner == other;
+      return false;  // no value to compare: only the same object shares the levels
   }
   template <class Schedule>
   void claim_levels(const Schedule& schedule) {
+    static_assert(std::is_trivially_copyable_v<Schedule> && sizeof(Schedule) <= sizeof(level_owner_value_),
+                  "step_context: a noise schedule is a small trivially copyable value");
     constexpr auto compare = &same_schedule<Schedule>;
-    if (level_owner_ == nullptr) {
+    if (level_compare_ == nullptr) {
+      std::memcpy(level_owner_value_, &schedule, sizeof(Schedule));
       level_owner_ = &schedule;
       level_compare_ = compare;
+      return;
     }
-    if (level_owner_ != &schedule && (level_compare_ != compare || !compare(level_owner_, &schedule)))
+    if (level_owner_ != &schedule && (level_compare_ != compare || !compare(level_owner_value_, &schedule)))
       throw invalid_argument("step_context", "schedule",
                              "one noise schedule per step (terms sharing the noised point name equal "
                              "schedule values, or schedule::of_model)",
@@ -275,7 +283,8 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
   memo_slot fx_, fs_, fz_, ffz_, ffq_, anchor_;
   typename B::matrix level_, noised_, per_sample_, metric_grad_;
   cache c_search_;
-  const void* level_owner_ = nullptr;
+  const void* level_owner_ = nullptr;  // identity only: never dereferenced
+  alignas(std::max_align_t) unsigned char level_owner_value_[128];
   bool (*level_compare_)(const void*, const void*) = nullptr;
   bool have_level_ = false, have_noised_ = false;
 };
