@@ -2,7 +2,8 @@
 # The teacher-method runs of docs/RESULTS_DIFFUSION.md beyond the analytic teacher: LMM on grid-25
 # with a trained EDM teacher (EDM 10 000 steps → 200 000 Heun-18 pairs → LMM 20 000 steps on the
 # stored pairs), LMM's 128-d toy (examples/toy128.cpp) over seeds 0–2, and SIGN alone on it for
-# 20 000 steps at sigma_max 80 and 5. Outputs in out/teachers/.
+# 20 000 steps at sigma_max 80 and 5, with its regression term, and with regression alone. Outputs in
+# out/teachers/.
 #   examples/teacher_runs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +28,13 @@ done
 for sm in 80 5; do  # SIGN alone at d = 128, five times the budget
   [[ -f $out/toy128_sign_sm${sm}_20k/metrics.json ]] || build/release/examples/toy128 --methods sign --steps 20000 \
     --sign-sigma-max $sm --out $out/toy128_sign_sm${sm}_20k > $out/toy128_sign_sm${sm}_20k.log 2>&1
+done
+toy() {  # toy NAME ARGS…: one toy128 run into $out/NAME
+  local name=$1; shift
+  [[ -f $out/$name/metrics.json ]] || build/release/examples/toy128 "$@" --out $out/$name > $out/$name.log 2>&1
+}
+toy toy128_signreg_sm80 --methods signreg                      # SIGN + regression on 20 000 stored pairs
+for sm in 80 5; do                                             # rec + idem + regression only, 2 000 steps
+  toy toy128_regonly_sm$sm --methods signreg --steps 2000 --sign-flow-weight 0 --sign-denoise-weight 0 --sign-sigma-max $sm
 done
 tail -n 3 $out/*.log
