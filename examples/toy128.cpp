@@ -87,6 +87,17 @@ mlp_t conditioned_net(const settings& s, std::uint64_t seed) {
                random_stream(seed));
 }
 
+/// 20 000 stored pairs (z, y): z ~ N(0, I) from `rng`, then map(z, y) writes y.
+template <class Map>
+std::shared_ptr<teachers::pair_set<be>> unit_noise_pairs(random_stream rng, Map map) {
+  auto pairs = std::make_shared<teachers::pair_set<be>>();
+  pairs->z.resize(dim, 20000);
+  pairs->y.resize(dim, 20000);
+  be::fill_normal(pairs->z, rng);
+  map(be::const_view(pairs->z), be::view(pairs->y));
+  return pairs;
+}
+
 template <class Generator>
 double train(Generator& gen, const settings& s, index_t batch) {
   random_stream data_rng = random_stream(s.seed).split(1);
@@ -231,16 +242,13 @@ std::vector<report> run_all(const settings& s) {
   // 2-RF: 20 000 pairs (z, fm's 100-step Euler ODE of z), made once, then FM on them.
   if (s.wants("rf2")) {
     const auto start = std::chrono::steady_clock::now();
-    auto pairs = std::make_shared<teachers::pair_set<be>>();
-    pairs->z.resize(dim, 20000);
-    pairs->y.resize(dim, 20000);
-    random_stream rng = random_stream(s.seed).split(4);
-    be::fill_normal(pairs->z, rng);
-    be::copy(pairs->z, pairs->y);
     const auto times = schedule::linear{}.steps(100);
-    for (index_t first = 0; first < 20000; first += 2000)
-      samplers::flow_ode<be>(samplers::model_function(fm.net()), times, samplers::flow_method::euler,
-                             be::view(pairs->y).columns(first, 2000));
+    const auto pairs = unit_noise_pairs(random_stream(s.seed).split(4), [&](be::const_view z, be::view y) {
+      be::copy(z, y);
+      for (index_t first = 0; first < y.cols(); first += 2000)
+        samplers::flow_ode<be>(samplers::model_function(fm.net()), times, samplers::flow_method::euler,
+                               y.columns(first, 2000));
+    });
     models::flow_matching<mlp_t, coupling::stored_pairs<be>> rf2(nn::velocity<mlp_t>(conditioned_net(s, init)), {}, {}, adam,
                                                                  {.pairs = pairs});
     train(rf2, s, s.batch);
@@ -304,13 +312,10 @@ std::vector<report> run_all(const settings& s) {
   }
   if (s.wants("signreg")) {
     const auto start = std::chrono::steady_clock::now();
-    auto pairs = std::make_shared<teachers::pair_set<be>>();
-    pairs->z.resize(dim, 20000);
-    pairs->y.resize(dim, 20000);
-    random_stream rng = random_stream(s.seed).split(7);
-    be::fill_normal(pairs->z, rng);
     const teachers::ode_options ode{.grid = {.sigma_max = s.sign_sigma_max}};
-    teachers::ode_endpoints<be>(*teacher, ode, ode.grid.grid(), pairs->z, pairs->y);
+    const auto pairs = unit_noise_pairs(random_stream(s.seed).split(7), [&](be::const_view z, be::view y) {
+      teachers::ode_endpoints<be>(*teacher, ode, ode.grid.grid(), z, y);
+    });
     models::sign_with_pairs<mlp_t, mixture_t> gen(
         sign_f,
         models::sign_with_pairs_losses<mixture_t, be>({}, {}, flow, denoise, {.pairs = {.pairs = pairs}}), {},
