@@ -251,9 +251,7 @@ int train_noised(const options& o) {
                        o.sigma_data > 0 ? o.sigma_data : data_std(dataset, o.seed)};
   const std::string sampler = o.sampler.empty() ? default_sampler(o.method) : o.sampler;
   const int steps = o.sample_steps > 0 ? o.sample_steps : default_steps(o.method);
-  if (!find_method(o.method).accepts_sampler(sampler))
-    usage_error("--sampler: expected " + one_of(find_method(o.method).samplers) + " for --method " + o.method + ", got " +
-                sampler);
+  // --sampler was checked against the method when the command line was parsed (main.cpp).
   // LMM samples over its teacher's grid: --teacher-steps, or the stored pairs' (read before training).
   const int grid_points = o.method != "lmm" ? 18
                           : o.pairs.empty()
