@@ -161,6 +161,9 @@ TEST_CASE("sinkhorn: marginals within tolerance, cost tends to the exact optimum
       worst = std::max(worst, std::abs(row - 1.0 / n));
     }
     CHECK(worst < 1e-8);
+    // The iterations are matrix–vector products: the m·n exponentials are redone only per ε stage
+    // and on an absorption.
+    CHECK(r.kernel_builds < r.iterations / 4);
     const double gap = r.transport_cost - optimum;
     CHECK(gap >= -1e-9);  // no plan beats the optimum
     CHECK(gap < previous_gap);
@@ -190,6 +193,34 @@ TEST_CASE("sinkhorn: an epsilon that underflows exp(-C/eps) still gives a plan o
                                          {.epsilon = 1e-3, .tolerance = 1e-12, .max_iterations = 2});
   CHECK_FALSE(short_run.converged);
   CHECK(short_run.iterations == 2);
+}
+
+TEST_CASE("sinkhorn: a source whose whole kernel row underflows is updated in the log domain, exactly",
+          "[transport]") {
+  // Source 0 is moved far from every target: at a cold start with ε = 0.01 · mean(C) every
+  // exp((β_j − C_0j)/ε) is 0, so the scaling update would divide by zero; the solver takes that
+  // half-step in the log domain, and the plan still sends source 0 its 1/m.
+  const index_t n = 64;
+  matrix c = noise_to_data_costs<cpu>(n, n, 6);
+  double mean = 0;
+  for (index_t e = 0; e < c.size(); ++e) mean += c.data()[e] / static_cast<double>(c.size());
+  for (index_t j = 0; j < n; ++j) c(0, j) += 50 * mean;
+  transport::sinkhorn_solver sinkhorn;
+  const auto& r = sinkhorn.solve(cpu::const_view(c),
+                                 {.epsilon = 0.01, .tolerance = 1e-8, .max_iterations = 100000, .epsilon_scaling = false});
+  CHECK(r.converged);
+  CHECK(r.kernel_builds >= 2);  // the first kernel, and the rebuild after the log-domain half-step
+  for (index_t i : {index_t(0), index_t(1), n - 1}) {
+    double row = 0;
+    for (index_t j = 0; j < n; ++j) row += r.plan(cpu::const_view(c), i, j);
+    INFO("source " << i);
+    CHECK(row == Approx(1.0 / n).epsilon(1e-6));
+  }
+  for (index_t j : {index_t(0), n - 1}) {
+    double column = 0;
+    for (index_t i = 0; i < n; ++i) column += r.plan(cpu::const_view(c), i, j);
+    CHECK(column == Approx(1.0 / n).epsilon(1e-6));
+  }
 }
 
 }  // namespace idemgen::test
