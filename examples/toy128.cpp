@@ -98,8 +98,13 @@ std::shared_ptr<teachers::pair_set<be>> unit_noise_pairs(random_stream rng, Map 
   return pairs;
 }
 
+/// A training run's wall-clock seconds, and the coupling's share of them.
+struct timing {
+  double seconds = 0, coupling_seconds = 0;
+};
+
 template <class Generator>
-double train(Generator& gen, const settings& s, index_t batch) {
+timing train(Generator& gen, const settings& s, index_t batch) {
   random_stream data_rng = random_stream(s.seed).split(1);
   be::matrix x(dim, batch);
   const auto start = std::chrono::steady_clock::now();
@@ -108,7 +113,7 @@ double train(Generator& gen, const settings& s, index_t batch) {
     if (!gen.train_step(x).finite) throw numeric_error("toy128", "training", "finite steps", "a non-finite step");
   }
   if (gen.has_ema()) gen.ema().copy_to(gen.net().parameters());
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), gen.coupling_seconds()};
 }
 
 struct quality {
@@ -157,7 +162,8 @@ std::string json_of(const quality& q) {
 
 struct report {
   std::string method;
-  double seconds = 0, straightness = -1;  // -1: no ODE (SIGN)
+  timing time;
+  double straightness = -1;  // -1: no ODE (SIGN)
   quality nfe1, nfe2;
 };
 
@@ -166,8 +172,8 @@ double straightness_of(const std::vector<be::matrix>& states, const std::vector<
   return evaluation::straightness<be>(states, times).p2_normalized;
 }
 
-report evaluate_velocity(const std::string& method, const nn::velocity<mlp_t>& v, const evaluation_set& e, double seconds) {
-  report r{method, seconds};
+report evaluate_velocity(const std::string& method, const nn::velocity<mlp_t>& v, const evaluation_set& e, timing time) {
+  report r{method, time};
   be::matrix x(dim, e.z.cols());
   std::vector<be::matrix> states;
   const auto run = [&](int steps, std::vector<be::matrix>* keep) {
@@ -187,9 +193,9 @@ report evaluate_velocity(const std::string& method, const nn::velocity<mlp_t>& v
 /// σ-models (EDM, LMM): straightness of 100-step PF-ODE Euler on t = 1 − σ/σ_max; NFE 1 and 2 by
 /// `draw(k, x)` (x = z on entry).
 template <class Draw>
-report evaluate_denoiser(const std::string& method, const nn::denoiser<mlp_t>& den, const evaluation_set& e, double seconds,
+report evaluate_denoiser(const std::string& method, const nn::denoiser<mlp_t>& den, const evaluation_set& e, timing time,
                          Draw draw) {
-  report r{method, seconds};
+  report r{method, time};
   be::matrix x(dim, e.z.cols());
   std::vector<be::matrix> states;
   const auto sigmas = den.schedule().steps(100);
@@ -212,7 +218,7 @@ std::vector<report> run_all(const settings& s) {
   const auto say = [&](const report& r) {
     std::printf("toy128: %-6s %6.1f s  S2 %.4g  NFE 1: SW2 %.4g MMD² %.4g plus %.3f near %.3f  NFE 2: SW2 %.4g MMD² %.4g "
                 "plus %.3f near %.3f\n",
-                r.method.c_str(), r.seconds, r.straightness, r.nfe1.sliced_w2, r.nfe1.mmd2, r.nfe1.plus_mass,
+                r.method.c_str(), r.time.seconds, r.straightness, r.nfe1.sliced_w2, r.nfe1.mmd2, r.nfe1.plus_mass,
                 r.nfe1.near_mean, r.nfe2.sliced_w2, r.nfe2.mmd2, r.nfe2.plus_mass, r.nfe2.near_mean);
     std::fflush(stdout);
     out.push_back(r);
@@ -230,14 +236,12 @@ std::vector<report> run_all(const settings& s) {
   // Flow matching: independent (1-RF), then OT-CFM at n = 128 and 256.
   models::flow_matching<mlp_t> fm(nn::velocity<mlp_t>(conditioned_net(s, init)), {}, {}, adam);
   if (s.wants("fm") || s.wants("rf2")) {
-    const double fm_seconds = train(fm, s, s.batch);
-    say(evaluate_velocity("fm", fm.net(), e, fm_seconds));
+    say(evaluate_velocity("fm", fm.net(), e, train(fm, s, s.batch)));
   }
   for (index_t n : {index_t(128), index_t(256)}) {
     if (!s.wants("ot" + std::to_string(n))) continue;
     models::ot_flow_matching<mlp_t> ot(nn::velocity<mlp_t>(conditioned_net(s, init)), {}, {}, adam);
-    const double sec = train(ot, s, n);
-    say(evaluate_velocity("ot" + std::to_string(n), ot.net(), e, sec));
+    say(evaluate_velocity("ot" + std::to_string(n), ot.net(), e, train(ot, s, n)));
   }
   // 2-RF: 20 000 pairs (z, fm's 100-step Euler ODE of z), made once, then FM on them.
   if (s.wants("rf2")) {
@@ -251,17 +255,16 @@ std::vector<report> run_all(const settings& s) {
     });
     models::flow_matching<mlp_t, coupling::stored_pairs<be>> rf2(nn::velocity<mlp_t>(conditioned_net(s, init)), {}, {}, adam,
                                                                  {.pairs = pairs});
-    train(rf2, s, s.batch);
+    const double coupling_seconds = train(rf2, s, s.batch).coupling_seconds;
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    say(evaluate_velocity("rf2", rf2.net(), e, sec));
+    say(evaluate_velocity("rf2", rf2.net(), e, {sec, coupling_seconds}));
   }
   const auto teacher = std::make_shared<mixture_t>(exact_teacher());
   const schedule::karras edm{.sigma_data = 1.0};
   // EDM: NFE 1 and 2 are Euler steps of its PF-ODE.
   if (s.wants("edm")) {
     models::diffusion<mlp_t> gen(nn::denoiser<mlp_t>(conditioned_net(s, init), edm), {}, {}, adam);
-    const double sec = train(gen, s, s.batch);
-    say(evaluate_denoiser("edm", gen.net(), e, sec, [&](int k, be::view x) {
+    say(evaluate_denoiser("edm", gen.net(), e, train(gen, s, s.batch), [&](int k, be::view x) {
       be::scale(x, static_cast<float>(edm.sigma_max));
       samplers::pf_ode<be>(samplers::model_function(gen.net()), edm.steps(k), samplers::ode_method::euler, x);
     }));
@@ -273,8 +276,7 @@ std::vector<report> run_all(const settings& s) {
                                       models::lmm_losses({.schedule = grid}), {},
                                       {.optimizer = {.lr = 1e-3}, .ema_decay = 0.999, .seed = s.seed},
                                       {.teacher = teacher, .ode = {.grid = grid}});
-    const double sec = train(gen, s, s.batch);
-    say(evaluate_denoiser("lmm", gen.net(), e, sec, [&](int k, be::view x) {
+    say(evaluate_denoiser("lmm", gen.net(), e, train(gen, s, s.batch), [&](int k, be::view x) {
       random_stream rng = random_stream(s.seed).split(6);
       samplers::lines_sampler<be>(samplers::model_function(gen.net()), grid, k == 1 ? std::vector<int>{0} : std::vector<int>{0, 1},
                                   samplers::lines_method::multistep, x, rng);
@@ -284,8 +286,8 @@ std::vector<report> run_all(const settings& s) {
   // SIGN: a one-step f (no σ input) from σ_max ε; NFE 2 is Alg. 3 re-noised at σ_1. "signreg" adds
   // the regression term on 20 000 stored Heun-18 pairs of the same teacher (SIGN eq. 9's λ_r).
   const schedule::karras_grid sign_grid{.sigma_max = s.sign_sigma_max};
-  const auto sign_report = [&](const std::string& name, const auto& net, double sec) {
-    report r{name, sec};
+  const auto sign_report = [&](const std::string& name, const auto& net, timing time) {
+    report r{name, time};
     be::matrix x(dim, e.z.cols());
     for (int k : {1, 2}) {
       be::copy(e.z, x);
@@ -307,8 +309,7 @@ std::vector<report> run_all(const settings& s) {
   const losses::denoise<> denoise{.weight = s.sign_denoise_weight, .schedule = sign_grid};
   if (s.wants("sign")) {
     models::sign<mlp_t, mixture_t> gen(sign_f, models::sign_losses<mixture_t>({}, {}, flow, denoise), {}, sign_options);
-    const double sec = train(gen, s, s.batch);
-    sign_report("sign", gen.net(), sec);
+    sign_report("sign", gen.net(), train(gen, s, s.batch));
   }
   if (s.wants("signreg")) {
     const auto start = std::chrono::steady_clock::now();
@@ -320,8 +321,9 @@ std::vector<report> run_all(const settings& s) {
         sign_f,
         models::sign_with_pairs_losses<mixture_t, be>({}, {}, flow, denoise, {.pairs = {.pairs = pairs}}), {},
         sign_options);
-    train(gen, s, s.batch);
-    sign_report("signreg", gen.net(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    const double coupling_seconds = train(gen, s, s.batch).coupling_seconds;
+    sign_report("signreg", gen.net(),
+                {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), coupling_seconds});
   }
   return out;
 }
@@ -368,9 +370,9 @@ int main(int argc, char** argv) {
                                    s.batch, s.width, s.seed);
     for (std::size_t k = 0; k < reports.size(); ++k) {
       const auto& r = reports[k];
-      json += fmt::format("    {{\"method\": \"{}\", \"train_seconds\": {:.4g}, \"straightness_p2_normalized\": {:.5g}, "
+      json += fmt::format("    {{\"method\": \"{}\", \"train_seconds\": {:.4g}, \"coupling_seconds\": {:.4g}, \"straightness_p2_normalized\": {:.5g}, "
                           "\"nfe1\": {}, \"nfe2\": {}}}{}\n",
-                          r.method, r.seconds, r.straightness, json_of(r.nfe1), json_of(r.nfe2),
+                          r.method, r.time.seconds, r.time.coupling_seconds, r.straightness, json_of(r.nfe1), json_of(r.nfe2),
                           k + 1 < reports.size() ? "," : "");
     }
     json += "  ]\n}\n";

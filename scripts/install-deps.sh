@@ -7,6 +7,8 @@
 #                                    the OT benchmark (bench/compare_ot.sh); nothing goes into the
 #                                    system Python
 #   scripts/install-deps.sh --ot-bench  the build dependencies and .venv-bench/ only
+#   scripts/install-deps.sh --plots  the build dependencies and a pinned matplotlib in .venv-bench/
+#                                    (the coupling benchmark's plots)
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev libboost-program-options-dev
@@ -17,15 +19,20 @@ fi
 
 # The OT peers, pinned, in the project's own virtual environment (skipped with a message when the
 # package index cannot be reached: the C++ benchmarks run without them).
-venv_peers() {
+venv_install() {
   local venv=.venv-bench
   cd "$(dirname "$0")/.."
   if [[ ! -x $venv/bin/python ]]; then
-    python3 -m venv "$venv" || { echo "install-deps: python3 -m venv failed; no OT peers" >&2; return 0; }
+    python3 -m venv "$venv" || { echo "install-deps: python3 -m venv failed; no $venv" >&2; return 0; }
   fi
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-      numpy==2.4.6 scipy==1.17.1 pot==0.9.7.post1 lap==0.5.13 ||
-    echo "install-deps: the package index is unreachable; bench/compare_ot.sh will report no peers" >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" ||
+    echo "install-deps: the package index is unreachable; $venv lacks $*" >&2
+}
+venv_peers() {
+  case "${1:-}" in
+    --bench | --ot-bench) venv_install numpy==2.4.6 scipy==1.17.1 pot==0.9.7.post1 lap==0.5.13 ;;
+    --plots) venv_install numpy==2.4.6 matplotlib==3.11.2 ;;
+  esac
 }
 
 missing=()
@@ -33,7 +40,7 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-  [[ "${1:-}" == "--bench" || "${1:-}" == "--ot-bench" ]] && venv_peers
+  venv_peers "${1:-}"
   exit 0
 fi
 
@@ -43,5 +50,5 @@ as_root=()
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-[[ "${1:-}" == "--bench" || "${1:-}" == "--ot-bench" ]] && venv_peers
+venv_peers "${1:-}"
 exit 0

@@ -263,8 +263,8 @@ int train_noised(const options& o) {
   const auto outputs = [&](const auto& model, const trained& t) {
     return write_outputs(model, find_method(o.method), dataset, o.samples, sampler, steps, grid_points, o.seed, o.out,
                          fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
-                                     "  \"train_seconds\": {:.4g},\n  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
-                                     o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.recoveries,
+                                     "  \"train_seconds\": {:.4g},\n  \"coupling_seconds\": {:.4g},\n  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
+                                     o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.coupling_seconds, t.report.recoveries,
                                      c.sigma_data));
   };
   // Train on the chosen backend; sample (eval.csv during training, outputs after) on the CPU.

@@ -6,6 +6,7 @@
 // steps: a step in steady state allocates nothing. Derived is the concrete context (the
 // coupling sees it, for its image()).
 
+#include <chrono>
 #include <cmath>
 
 #include "idemgen/core/concepts.hpp"
@@ -63,12 +64,20 @@ class context_base {
   /// begin_on_pairs.
   const pairing& pairs() {
     if (!have_pairs_) {
-      if constexpr (idemgen::coupling::policy<Coupling, Derived>)
+      if constexpr (idemgen::coupling::policy<Coupling, Derived>) {
+        const auto started = std::chrono::steady_clock::now();
         pairs_ = coupling_(static_cast<Derived&>(*this), coupling_state_);
+        coupling_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      }
       have_pairs_ = true;
     }
     return pairs_;
   }
+  /// Wall-clock seconds spent making pairs since construction (the coupling's share of training:
+  /// drawing candidates, their images, costs, the solver, a teacher's ODE). Host time: on a
+  /// device backend, kernels the coupling enqueues count only as far as it waits for them (the
+  /// OT couplings wait, to copy the costs to the host).
+  double coupling_seconds() const { return coupling_seconds_; }
   const Coupling& coupling() const { return coupling_; }
   Coupling& coupling() { return coupling_; }
   idemgen::coupling::state_t<Coupling, B>& coupling_state() { return coupling_state_; }
@@ -109,7 +118,7 @@ class context_base {
   Coupling coupling_;
   idemgen::coupling::state_t<Coupling, B> coupling_state_;
   pairing pairs_;
-  double source_scale_ = 1.0;
+  double source_scale_ = 1.0, coupling_seconds_ = 0;
   bool have_z_ = false, have_pairs_ = false;
 };
 

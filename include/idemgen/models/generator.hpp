@@ -158,6 +158,8 @@ class generator {
   const Coupling& coupling() const { return context_.coupling(); }
   /// What the coupling measured in this step (minibatch_ot: costs, iterations, convergence).
   const auto& coupling_state() { return context_.coupling_state(); }
+  /// Wall-clock seconds the coupling has spent making pairs, over every step so far.
+  double coupling_seconds() const { return context_.coupling_seconds(); }
   optimizer_type& optimizer() { return optimizer_; }
   optim::ema<B>& ema() { return ema_; }
   bool has_ema() const { return options_.ema_decay > 0 && ema_.updates() > 0; }

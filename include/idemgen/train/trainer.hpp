@@ -34,6 +34,7 @@ struct training_report {
   long steps = 0;
   int recoveries = 0;
   double seconds = 0;
+  double coupling_seconds = 0;   // of `seconds`, the coupling's (generator::coupling_seconds)
   std::vector<double> last_terms;
 };
 
@@ -83,6 +84,7 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
   }
   const bool draw = opt.progress && isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
+  const double coupling_seconds_before = gen.coupling_seconds();
   auto last_draw = start;
   training_report report;
   take_snapshot();
@@ -128,6 +130,7 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
   if (draw) std::fprintf(stderr, "\n");
   report.steps = gen.steps();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.coupling_seconds = gen.coupling_seconds() - coupling_seconds_before;
   return report;
 }
 
