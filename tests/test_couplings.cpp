@@ -233,6 +233,23 @@ TEST_CASE("pairs handed to train_step_on_pairs replace the coupling's", "[coupli
   CHECK_THROWS_AS(handed.train_step_on_pairs(matrix(2, 39), x), shape_error);
 }
 
+TEST_CASE("coupling_seconds counts the coupling's calls only: it grows with every searched step, not on handed pairs",
+          "[couplings]") {
+  const models::generator_options o{.optimizer = {.lr = 1e-3, .weight_decay = 0.0}, .seed = 6};
+  models::naign_minus<net_t> searched(plain_net(), {}, {}, o, {.candidates_per_sample = 4});
+  const matrix x = grid_batch(40, 9);
+  CHECK(searched.coupling_seconds() == 0.0);
+  searched.train_step(x);
+  const double after_one = searched.coupling_seconds();
+  CHECK(after_one > 0.0);
+  searched.train_step(x);
+  CHECK(searched.coupling_seconds() > after_one);
+  const matrix source = searched.coupling_state().selected;
+  const double before_handed = searched.coupling_seconds();
+  searched.train_step_on_pairs(source, x);
+  CHECK(searched.coupling_seconds() == before_handed);
+}
+
 }  // namespace idemgen::test
 
 namespace idemgen::test {
