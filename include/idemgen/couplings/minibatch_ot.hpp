@@ -8,7 +8,7 @@
 //     generated mass over the modes costs something. ratio > 1 is a rectangular assignment.
 // Solvers:
 //   exact     transport::assignment_solver — every target once, every source at most once.
-//   sinkhorn  transport::sinkhorn_solver (log domain, ε relative to mean(C)); the pairs are drawn
+//   sinkhorn  transport::sinkhorn_solver (stabilised, ε relative to mean(C)); the pairs are drawn
 //             from the plan without replacement (transport::draw_pairs).
 // The cost needs the exact metric value (metric::transport_cost). On a device backend the
 // cost matrix travels to the host for the solver and the assignment back.
