@@ -11,5 +11,5 @@ run() {
   local name=$1; shift
   [[ -f $out/$name/metrics.json ]] && return 0
   echo "$(basename "$0"): $name" >&2
-  "$cli" train "$@" --out "$out/$name" > "$out/$name.log" 2>&1
+  "$cli" train "$@" --force --out "$out/$name" > "$out/$name.log" 2>&1  # --force: an unfinished run is redone
 }

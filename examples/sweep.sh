@@ -11,7 +11,7 @@ mkdir -p "$out"
 run() {  # name, then idemgen train arguments
   local name=$1; shift
   [[ -f "$out/$name/metrics.json" ]] && return
-  "$bin" train "$@" --out "$out/$name" > "$out/$name.stdout" 2>&1 || echo "$name failed" >&2
+  "$bin" train "$@" --force --out "$out/$name" > "$out/$name.stdout" 2>&1 || echo "$name failed" >&2
 }
 for seed in 0 1 2; do
   run naign_grid25_s$seed --method naign --dataset grid25 --seed $seed

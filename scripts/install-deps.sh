@@ -12,7 +12,8 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev libboost-program-options-dev
-          libstb-dev catch2 libbenchmark-dev zlib1g-dev libopenblas-openmp-dev)
+          libstb-dev catch2 libbenchmark-dev zlib1g-dev libopenblas-openmp-dev
+          python3)  # the coupling benchmark's driver (its CTest test) and the main job's summary
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-torch python3-pot python3-scipy python3-numpy)
 fi

@@ -32,10 +32,10 @@ def main():
           f"{m['train_seconds']:.0f} s (the coupling {100 * m['coupling_seconds'] / max(m['train_seconds'], 1e-9):.0f} %)")
     print(f"   quality of {m['samples']} samples against fresh data (MMD² floor, data against data: "
           f"{m['mmd2_data_vs_data']:.2g})")
-    print(f"   {'NFE':>3}  {'sampler':<12} {'MMD²':>9} {'sliced W2':>10} {'modes hit':>10} {'balanced':>9}")
+    print(f"   {'NFE':>3}  {'sampler':<14} {'MMD²':>9} {'sliced W2':>10} {'modes hit':>10} {'balanced':>9}")
     for nfe, how, r in rows(m):
         modes = f"{r.get('modes_hit', '–')}/{r['modes']}" if r.get("modes") else "–"
-        print(f"   {nfe:>3}  {how:<12} {r['mmd2']:>9.4f} {r['sliced_w2']:>10.4f} {modes:>10} "
+        print(f"   {nfe:>3}  {how:<14} {r['mmd2']:>9.4f} {r['sliced_w2']:>10.4f} {modes:>10} "
               f"{r.get('modes_balanced', '–'):>9}")
     for key in ("idempotence_error", "reconstruction_error"):
         if key in m:

@@ -113,6 +113,57 @@ TEST_CASE("corrupt headers raise io_error naming the file", "[checkpoint][errors
                     Catch::Contains("missing.safetensors"));
 }
 
+namespace {
+/// A safetensors file from its JSON header and data bytes.
+std::string safetensors_bytes(const std::string& header, const std::string& data) {
+  std::string bytes(8, '\0');
+  for (int b = 0; b < 8; ++b) bytes[static_cast<std::size_t>(b)] = static_cast<char>((header.size() >> (8 * b)) & 0xff);
+  return bytes + header + data;
+}
+}  // namespace
+
+TEST_CASE("a shape or escape the data cannot hold is io_error, never an overflow or a foreign exception",
+          "[checkpoint][errors]") {
+  const std::string path = temp_path("crafted.safetensors");
+  const auto rejects = [&](const std::string& header, const std::string& data) {
+    write_all(path, safetensors_bytes(header, data));
+    CHECK_THROWS_AS(io::read_safetensors(path), io_error);
+  };
+  // The good file first, so each rejection below is the one field that was changed.
+  write_all(path, safetensors_bytes(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", std::string(8, '\0')));
+  CHECK(io::read_safetensors(path).tensors.at("t").elements() == 2);
+  // [2^31, 2^31] F32 is 2^64 bytes: wraps to 0 in 64-bit arithmetic, matching offsets [0, 0].
+  rejects(R"({"t":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,0]}})", "");
+  rejects(R"({"t":{"dtype":"F32","shape":[1e12,1e12],"data_offsets":[0,8]}})", std::string(8, '\0'));
+  rejects(R"({"t":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", std::string(8, '\0'));
+  rejects(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0.5,8]}})", std::string(8, '\0'));
+  rejects(R"({"__metadata__":{"k":"\uZZZZ"},"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+          std::string(8, '\0'));
+}
+
+TEST_CASE("reading a directory or a device as a checkpoint is io_error, before any byte is read",
+          "[checkpoint][errors]") {
+  const std::string dir = temp_path("a_directory");
+  std::filesystem::create_directories(dir);
+  CHECK_THROWS_AS(io::read_safetensors(dir), io_error);
+  if (std::filesystem::exists("/dev/zero")) CHECK_THROWS_AS(io::read_safetensors("/dev/zero"), io_error);  // endless
+}
+
+TEST_CASE("an atomic write that fails leaves neither a temporary nor a changed target", "[checkpoint][errors]") {
+  const std::string path = temp_path("atomic.txt");
+  io::write_atomically(path, [](std::ostream& s) { s << "first"; });
+  CHECK_THROWS_AS(io::write_atomically(path, [](std::ostream& s) {
+                    s << "half";
+                    throw io_error("test", "body", "a complete body", "an exception half-way");
+                  }),
+                  io_error);
+  CHECK(read_all(path) == "first");
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  // A target inside a missing directory: refused as io_error, nothing created.
+  CHECK_THROWS_AS(io::write_atomically(temp_path("missing_dir") + "/x/atomic.txt", [](std::ostream& s) { s << "x"; }),
+                  io_error);
+}
+
 TEST_CASE("a checkpoint of another architecture is rejected before anything is loaded",
           "[checkpoint][errors]") {
   gen_t a = make_generator(1);

@@ -115,6 +115,33 @@ TEST_CASE("divergence guard: a non-finite step is not applied, state is restored
   CHECK(gen.lr_scale() == Approx(0.125));            // halved on each of 3 recoveries
 }
 
+TEST_CASE("divergence guard: a finite loss that explodes by orders of magnitude is a divergence too",
+          "[generator][train]") {
+  models::ign<net_t> gen(toy_net(8, 1), {}, {}, {.optimizer = {.lr = 1e-3, .weight_decay = 0}});
+  fcpu::matrix x(2, 16);
+  random_stream rng(1);
+  long calls = 0;
+  // Unit data for 30 steps, then data 10^4 times larger: every loss is finite, and ~10^8 times
+  // the last good one.
+  const auto next = [&](fcpu::view out) {
+    fcpu::fill_normal(out, rng);
+    if (++calls > 30) fcpu::scale(out, 1e4f);
+  };
+  CHECK_THROWS_WITH(train::train(gen, 16, next, {.steps = 100, .progress = false, .snapshot_every = 10,
+                                                 .max_recoveries = 2}),
+                    Catch::Contains("a loss of") && Catch::Contains("lower the learning rate"));
+  CHECK(gen.steps() == 30);
+  CHECK(gen.lr_scale() == Approx(0.25));
+  // Off (explode_factor 0), the same run trains to the end on the huge data.
+  models::ign<net_t> off(toy_net(8, 1), {}, {}, {.optimizer = {.lr = 1e-3, .weight_decay = 0}});
+  rng = random_stream(1);
+  calls = 0;
+  const auto report = train::train(off, 16, next, {.steps = 40, .progress = false, .snapshot_every = 10,
+                                                   .explode_factor = 0});
+  CHECK(report.recoveries == 0);
+  CHECK(off.steps() == 40);
+}
+
 }  // namespace idemgen::test
 
 namespace idemgen::test {

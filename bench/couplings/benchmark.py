@@ -66,6 +66,8 @@ class Runner:
                 print(f"coupling-benchmark: run {self.begun}, {self.done}/{self.total} done: {name} "
                       f"(elapsed {elapsed:.0f} s, ETA {eta:.0f} s)", file=sys.stderr, flush=True)
             real = [c.replace("OUT", folder) for c in command]
+            if real[1] in ("train", "sample") and real[0] == self.args.cli:  # beside run.log; a failed run is redone
+                real.insert(2, "--force")
             with open(os.path.join(folder, "run.log"), "w") as log:
                 status = subprocess.run(real, stdout=log, stderr=subprocess.STDOUT).returncode
             if status != 0 or not os.path.exists(target):

@@ -11,6 +11,10 @@
 #include "idemgen/evaluation/sliced_wasserstein.hpp"
 #include "idemgen/io/scatter_png.hpp"
 
+#ifndef IDEMGEN_COMMIT
+#define IDEMGEN_COMMIT "unknown"  // examples/CMakeLists.txt passes the commit at configure time
+#endif
+
 namespace idemgen::cli {
 
 bool is_noised(const std::string& method) { return find_method(method).noised(); }
@@ -55,18 +59,77 @@ void usage_error(const std::string& message) {
   std::exit(2);
 }
 
-void parse_or_exit(const po::options_description& desc, int argc, char** argv) {
+void require_option(bool ok, const std::string& option, const std::string& allowed, const std::string& value) {
+  if (!ok) usage_error(option + ": expected " + allowed + ", got " + value);
+}
+
+namespace {
+/// The option description behind "--name" or "--name=value", or nullptr.
+const po::option_description* described(const po::options_description& desc, std::string_view arg) {
+  if (arg.size() < 3 || arg.substr(0, 2) != "--") return nullptr;
+  const std::string name(arg.substr(2, arg.find('=') == std::string_view::npos ? std::string_view::npos : arg.find('=') - 2));
+  return desc.find_nothrow(name, false);
+}
+}  // namespace
+
+po::variables_map parse_or_exit(const po::options_description& desc, int argc, char** argv) {
+  for (int a = 1; a < argc; ++a) {
+    const std::string_view arg = argv[a];
+    // Boost 1.74 loops forever formatting an unknown option whose name holds '%'.
+    const std::string_view name = arg.substr(0, arg.find('='));
+    if (arg.size() > 1 && arg[0] == '-' && name.find('%') != std::string_view::npos)
+      usage_error("unknown option " + std::string(name) + " (idemgen " + std::string(argv[0]) + " --help lists them)");
+    // Boost reads "-1" into an unsigned option as 2^64 - 1: refuse a sign there.
+    if (const po::option_description* d = described(desc, arg);
+        d && dynamic_cast<const po::typed_value<std::uint64_t>*>(d->semantic().get())) {
+      const std::string_view value = arg.find('=') != std::string_view::npos ? arg.substr(arg.find('=') + 1)
+                                     : a + 1 < argc                          ? std::string_view(argv[a + 1])
+                                                                             : std::string_view();
+      if (!value.empty() && (value[0] == '-' || value[0] == '+'))
+        usage_error("--" + d->long_name() + ": expected an integer in [0, 2^64), got " + std::string(value));
+    }
+  }
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::store(po::command_line_parser(argc, argv).options(desc).positional({}).run(), vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";
       std::exit(0);
     }
     po::notify(vm);
+  } catch (const po::too_many_positional_options_error&) {
+    usage_error("unexpected argument: every value follows its --option (idemgen " + std::string(argv[0]) +
+                " --help lists them)");
   } catch (const po::error& e) {
     usage_error(e.what());
   }
+  return vm;
+}
+
+std::string config_json(const std::string& command, const po::variables_map& vm) {
+  std::string json = fmt::format(
+      "{{\n  \"program\": \"idemgen {}\",\n  \"version\": \"{}.{}.{}\",\n  \"commit\": \"{}\",\n  \"options\": {{", command,
+      IDEMGEN_VERSION_MAJOR, IDEMGEN_VERSION_MINOR, IDEMGEN_VERSION_PATCH, IDEMGEN_COMMIT);
+  bool first = true;
+  for (const auto& [name, entry] : vm) {
+    const boost::any& v = entry.value();
+    std::string text;
+    if (const auto* s = boost::any_cast<std::string>(&v)) text = io::json_quote(*s);
+    else if (const auto* b = boost::any_cast<bool>(&v)) text = *b ? "true" : "false";
+    else if (const auto* i = boost::any_cast<int>(&v)) text = fmt::format("{}", *i);
+    else if (const auto* l = boost::any_cast<long>(&v)) text = fmt::format("{}", *l);
+    else if (const auto* u = boost::any_cast<std::uint64_t>(&v)) text = fmt::format("{}", *u);
+    else if (const auto* d = boost::any_cast<double>(&v)) text = std::isfinite(*d) ? fmt::format("{}", *d) : "null";
+    else continue;
+    json += fmt::format("{}\n    {}: {}", first ? "" : ",", io::json_quote(name), text);
+    first = false;
+  }
+  return json + "\n  }\n}\n";
+}
+
+void start_output_directory(const std::string& out, const std::string& config) {
+  io::create_output_directory(out);
+  io::write_atomically(out + "/config.json", [&](std::ostream& s) { s << config; });
 }
 
 std::vector<double> to_host(be::const_view v) {

@@ -24,8 +24,23 @@ namespace idemgen::cli {
 namespace po = boost::program_options;
 
 [[noreturn]] void usage_error(const std::string& message);
-/// Parses argv against `desc`; --help prints it and exits 0, errors exit 2 with one line.
-void parse_or_exit(const po::options_description& desc, int argc, char** argv);
+/// Exits 2 with "OPTION: expected ALLOWED, got VALUE" unless `ok`.
+void require_option(bool ok, const std::string& option, const std::string& allowed, const std::string& value);
+template <class T>
+void require_option(bool ok, const std::string& option, const std::string& allowed, const T& value) {
+  require_option(ok, option, allowed, fmt::format("{}", value));
+}
+/// An option with its default shown as the shortest text that reads back to it (0.1, not
+/// 0.10000000000000001).
+template <class T>
+po::typed_value<T>* with_default(T* target) {
+  return po::value(target)->default_value(*target, fmt::format("{}", *target));
+}
+/// Parses argv against `desc`; --help prints it and exits 0, errors exit 2 with one line: an
+/// unknown option, a stray positional argument, a negative value for an unsigned option.
+po::variables_map parse_or_exit(const po::options_description& desc, int argc, char** argv);
+/// Every option of a parsed command line, defaults included, with the program's version, as JSON.
+std::string config_json(const std::string& command, const po::variables_map& vm);
 std::vector<double> to_host(be::const_view v);
 
 
@@ -40,10 +55,15 @@ int couple_command(int argc, char** argv);
 int pairs_command(int argc, char** argv);
 int train_one_step(const options& o);
 int train_noised(const options& o);
+/// `idemgen sample`: checks everything, then start_output_directory(out, config), then writes.
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
-                    const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out);
+                    const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out,
+                    const std::string& config);
 int sample_noised(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
-                  const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out);
+                  const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out,
+                  const std::string& config);
+/// Creates the output directory and writes its config.json (io_error on any failure).
+void start_output_directory(const std::string& out, const std::string& config);
 
 }  // namespace idemgen::cli
 

@@ -4,6 +4,7 @@
 // Everything is read and checked before anything is written.
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -26,21 +27,23 @@ int couple_command(int argc, char** argv) {
   desc.add_options()("help,h", "show this help")
       ("source", po::value(&source_path)->required(), "CSV of points A, one a row (a header line is skipped)")
       ("target", po::value(&target_path)->required(), "CSV of points B, as many as A, same dimension")
-      ("method", po::value(&solver)->default_value(solver), "exact (assignment) or sinkhorn (entropic plan, pairs drawn without replacement)")
-      ("cost", po::value(&cost_name)->default_value(cost_name), "squared_l2, l2 or l1")
-      ("epsilon", po::value(&epsilon)->default_value(epsilon), "sinkhorn: epsilon relative to the mean cost")
-      ("tolerance", po::value(&tolerance)->default_value(tolerance), "sinkhorn: marginal error to stop at")
-      ("max-iterations", po::value(&max_iterations)->default_value(max_iterations), "sinkhorn: iteration cap")
-      ("seed", po::value(&seed)->default_value(seed), "sinkhorn: seed of the pair draws")
-      ("threads", po::value(&threads)->default_value(threads), "CPU threads for the cost matrix")
+      ("method", with_default(&solver), "exact (assignment) or sinkhorn (entropic plan, pairs drawn without replacement)")
+      ("cost", with_default(&cost_name), "squared_l2, l2 or l1")
+      ("epsilon", with_default(&epsilon), "sinkhorn: epsilon relative to the mean cost")
+      ("tolerance", with_default(&tolerance), "sinkhorn: marginal error to stop at")
+      ("max-iterations", with_default(&max_iterations), "sinkhorn: iteration cap")
+      ("seed", with_default(&seed), "sinkhorn: seed of the pair draws")
+      ("threads", with_default(&threads), "CPU threads for the cost matrix")
       ("out", po::value(&out)->required(), "output CSV of pairs");
   parse_or_exit(desc, argc, argv);
   if (solver != "exact" && solver != "sinkhorn") usage_error("--method: expected exact or sinkhorn, got " + solver);
   if (cost_name != "squared_l2" && cost_name != "l2" && cost_name != "l1")
     usage_error("--cost: expected squared_l2, l2 or l1, got " + cost_name);
-  if (!(epsilon > 0) || !(tolerance > 0) || max_iterations < 1 || threads < 1)
-    usage_error("--epsilon and --tolerance must be > 0, --max-iterations and --threads >= 1");
-  if (std::filesystem::is_directory(out)) usage_error("--out: " + out + " is a directory");
+  require_option(epsilon > 0 && std::isfinite(epsilon), "--epsilon", "a finite number > 0", epsilon);
+  require_option(tolerance > 0 && std::isfinite(tolerance), "--tolerance", "a finite number > 0", tolerance);
+  require_option(max_iterations >= 1, "--max-iterations", "an integer >= 1", max_iterations);
+  require_option(threads >= 1 && threads <= 1024, "--threads", "an integer in [1, 1024]", threads);
+  require_option(!std::filesystem::is_directory(out), "--out", "a file path", out + " (a directory)");
   using dbe = backend::cpu<double>;
   dbe::set_num_threads(threads);
   const io::points a = io::read_points_csv(source_path), b = io::read_points_csv(target_path);

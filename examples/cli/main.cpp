@@ -20,80 +20,115 @@
 // cdm) CDM's consistency error to metrics.json. A rejected command line exits with code 2 and a
 // one-line message, and writes nothing.
 
+#include <unistd.h>
+
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <new>
 
 #include "cli/common.hpp"
+#include "idemgen/io/output_directory.hpp"
 
 using namespace idemgen;
 using namespace idemgen::cli;
 
 namespace {
 
+/// Refuses a --out that is a file or holds an earlier run (exit 2); with --force, removes that
+/// run's files.
+void claim_output_or_exit(const std::string& out, bool force) {
+  try {
+    io::claim_output_directory(out, force);
+  } catch (const error& e) {
+    usage_error("--out " + out + ": expected " + e.expected() + ", got " + e.actual());
+  }
+}
+
+/// Refuses sizes whose buffers this machine cannot hold, before anything is allocated: the
+/// widest batch a step sends through the net (N times the candidates a data point of IMLE or
+/// mini-batch OT), its float activations, caches and gradients for f and f(f(·)), and the
+/// candidate-to-data cost matrix in double. An estimate within a small factor, not a bound.
+void require_memory(const options& o) {
+  const std::string coupling = coupling_of(o);
+  const double candidates = coupling == "nearest" ? o.imle_ratio : (coupling == "ot" || coupling == "sinkhorn") ? o.ot_ratio : 1;
+  const double columns = candidates * static_cast<double>(o.batch);
+  const double net_bytes = 32.0 * columns * static_cast<double>(o.width) * static_cast<double>(o.depth + 2);
+  const double cost_bytes = 8.0 * columns * static_cast<double>(o.batch);
+  const double sample_bytes = 16.0 * static_cast<double>(o.samples) * static_cast<double>(o.width + 2);
+  const double need = net_bytes + cost_bytes + sample_bytes;
+  const double machine = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (machine > 0 && need > machine)
+    usage_error(fmt::format("--batch {} ({} candidates a data point), --width {}, --depth {}, --samples {}: need about "
+                            "{:.1f} GiB, this machine has {:.1f} GiB",
+                            o.batch, candidates, o.width, o.depth, o.samples, need / (1 << 30), machine / (1 << 30)));
+}
+
 options parse_train(int argc, char** argv) {
   options o;
   po::options_description desc("idemgen train: train a generator on toy data");
   desc.add_options()("help,h", "show this help")
-      ("method", po::value(&o.method)->default_value(o.method), one_of(method_names()).c_str())
+      ("method", with_default(&o.method), one_of(method_names()).c_str())
       ("coupling", po::value(&o.coupling), coupling_help().c_str())
-      ("ot-ratio", po::value(&o.ot_ratio)->default_value(o.ot_ratio),
+      ("ot-ratio", with_default(&o.ot_ratio),
        "ot, sinkhorn: source candidates M / N (> 1: a rectangular assignment)")
-      ("sinkhorn-epsilon", po::value(&o.sinkhorn_epsilon)->default_value(o.sinkhorn_epsilon),
+      ("sinkhorn-epsilon", with_default(&o.sinkhorn_epsilon),
        "sinkhorn: entropic epsilon relative to the mean cost")
       ("from", po::value(&o.from), "reflow: the previous flow (an fm checkpoint) whose ODE makes the pairs (z, ODE(z))")
-      ("reflow-steps", po::value(&o.reflow_steps)->default_value(o.reflow_steps), "reflow: the previous flow's Euler steps per pair")
-      ("dataset", po::value(&o.dataset)->default_value(o.dataset),
+      ("reflow-steps", with_default(&o.reflow_steps), "reflow: the previous flow's Euler steps per pair")
+      ("dataset", with_default(&o.dataset),
        "grid25, 8gaussians, moons, rings, checkerboard, swiss_roll, pinwheel")
-      ("steps", po::value(&o.steps)->default_value(o.steps), "training steps (0: the method's budget, 4000; lmm 20000)")
-      ("batch", po::value(&o.batch)->default_value(o.batch), "batch size N")
-      ("width", po::value(&o.width)->default_value(o.width), "mlp hidden width")
-      ("depth", po::value(&o.depth)->default_value(o.depth), "mlp hidden layers")
-      ("activation", po::value(&o.activation)->default_value(o.activation), "relu, silu, gelu, ...")
-      ("lr", po::value(&o.lr)->default_value(o.lr), "AdamW learning rate (NAIGN's paper: 1e-4 for 100k steps)")
-      ("lr-schedule", po::value(&o.lr_schedule)->default_value(o.lr_schedule),
+      ("steps", with_default(&o.steps), "training steps (0: the method's budget, 4000; lmm 20000)")
+      ("batch", with_default(&o.batch), "batch size N")
+      ("width", with_default(&o.width), "mlp hidden width")
+      ("depth", with_default(&o.depth), "mlp hidden layers")
+      ("activation", with_default(&o.activation), "relu, silu, gelu, ...")
+      ("lr", with_default(&o.lr), "AdamW learning rate (NAIGN's paper: 1e-4 for 100k steps)")
+      ("lr-schedule", with_default(&o.lr_schedule),
        "constant, or cosine (decay to 0 over --steps)")
-      ("warmup", po::value(&o.warmup)->default_value(o.warmup), "linear lr warm-up steps")
-      ("imle-ratio", po::value(&o.imle_ratio)->default_value(o.imle_ratio), "naign, naign-minus with --coupling nearest: IMLE candidates M / N")
-      ("tight-weight", po::value(&o.tight_weight)->default_value(o.tight_weight), "IGN tightness weight")
-      ("tight-clamp", po::value(&o.tight_clamp)->default_value(o.tight_clamp), "IGN tightness clamp ratio a (0 = off)")
-      ("clip", po::value(&o.clip)->default_value(o.clip), "global gradient-norm clip (0 = off)")
-      ("ema", po::value(&o.ema)->default_value(o.ema),
+      ("warmup", with_default(&o.warmup), "linear lr warm-up steps")
+      ("imle-ratio", with_default(&o.imle_ratio), "naign, naign-minus with --coupling nearest: IMLE candidates M / N")
+      ("tight-weight", with_default(&o.tight_weight), "IGN tightness weight")
+      ("tight-clamp", with_default(&o.tight_clamp), "IGN tightness clamp ratio a (0 = off)")
+      ("clip", with_default(&o.clip), "global gradient-norm clip (0 = off)")
+      ("ema", with_default(&o.ema),
        "EMA decay of the weights used for the outputs (-1: 0.999 for diffusion, cdm, fm; off otherwise)")
       ("sampler", po::value(&o.sampler), "diffusion, cdm: heun (default), euler, stochastic, sde; fm: euler (default), midpoint; "
        "lmm: multistep (default), lines-euler, heun, euler; sign: recursive (default), multistep")
-      ("sample-steps", po::value(&o.sample_steps)->default_value(o.sample_steps),
+      ("sample-steps", with_default(&o.sample_steps),
        "sampler steps (0: 18 for diffusion/cdm, i.e. 35 NFE with heun; 100 for fm)")
-      ("sigma-data", po::value(&o.sigma_data)->default_value(o.sigma_data),
+      ("sigma-data", with_default(&o.sigma_data),
        "EDM's sigma_data (0: the data's standard deviation; P_mean moves by ln(sigma_data/0.5))")
-      ("cdm-weight", po::value(&o.cdm_weight)->default_value(o.cdm_weight), "CDM: consistency weight lambda_c")
-      ("cdm-epsilon", po::value(&o.cdm_epsilon)->default_value(o.cdm_epsilon), "CDM: sigma' ~ sigma - U[0, epsilon]")
+      ("cdm-weight", with_default(&o.cdm_weight), "CDM: consistency weight lambda_c")
+      ("cdm-epsilon", with_default(&o.cdm_epsilon), "CDM: sigma' ~ sigma - U[0, epsilon]")
       ("teacher", po::value(&o.teacher),
        "LMM, SIGN: the teacher, mixture:DATASET (the analytic denoiser of a mixture dataset; default: --dataset's) "
        "or a diffusion/cdm checkpoint (its EMA weights); SIGN also empirical (no teacher: consistency training)")
       ("pairs", po::value(&o.pairs), "LMM: train on a pair file of idemgen pairs instead of online teacher pairs; "
        "SIGN: add the regression term on them")
-      ("teacher-steps", po::value(&o.teacher_steps)->default_value(o.teacher_steps),
+      ("teacher-steps", with_default(&o.teacher_steps),
        "LMM: the teacher's Heun grid points (18 = EDM's 35-NFE sampler); training sigma is uniform over them; "
        "SIGN: the flow term's grid")
       ("sot", po::bool_switch(&o.sot), "LMM: sampling-optimised training, sigma only on the index set of --sample-steps K")
-      ("sigma-max", po::value(&o.sigma_max)->default_value(o.sigma_max),
+      ("sigma-max", with_default(&o.sigma_max),
        "SIGN: the Karras grid's sigma_max, and the source scale (f generates from sigma_max z)")
-      ("flow-weight", po::value(&o.flow_weight)->default_value(o.flow_weight), "SIGN: flow weight lambda_f")
-      ("denoise-weight", po::value(&o.denoise_weight)->default_value(o.denoise_weight), "SIGN: denoise weight lambda_n")
-      ("idem", po::value(&o.idem)->default_value(o.idem),
+      ("flow-weight", with_default(&o.flow_weight), "SIGN: flow weight lambda_f")
+      ("denoise-weight", with_default(&o.denoise_weight), "SIGN: denoise weight lambda_n")
+      ("idem", with_default(&o.idem),
        "SIGN: idempotence routing, eq4 (SIGN eq. 4) or printed (Alg. 1 l. 10 as printed: trains the outer call)")
-      ("cond-dim", po::value(&o.cond_dim)->default_value(o.cond_dim), "noised methods: Fourier features of sigma or t")
-      ("fourier-scale", po::value(&o.fourier_scale)->default_value(o.fourier_scale), "noised methods: Fourier frequency scale")
-      ("samples", po::value(&o.samples)->default_value(o.samples), "samples written and evaluated")
-      ("seed", po::value(&o.seed)->default_value(o.seed), "random seed")
-      ("threads", po::value(&o.threads)->default_value(o.threads), "CPU threads")
-      ("device", po::value(&o.device)->default_value(o.device),
+      ("cond-dim", with_default(&o.cond_dim), "noised methods: Fourier features of sigma or t")
+      ("fourier-scale", with_default(&o.fourier_scale), "noised methods: Fourier frequency scale")
+      ("samples", with_default(&o.samples), "samples written and evaluated")
+      ("seed", with_default(&o.seed), "random seed")
+      ("threads", with_default(&o.threads), "CPU threads")
+      ("device", with_default(&o.device),
        "cpu or cuda: where training runs (sampling and metrics run on the CPU)")
-      ("log-every", po::value(&o.log_every)->default_value(o.log_every), "log.csv interval")
-      ("eval-every", po::value(&o.eval_every)->default_value(o.eval_every),
+      ("log-every", with_default(&o.log_every), "log.csv interval")
+      ("eval-every", with_default(&o.eval_every),
        "write MMD² and mode coverage of 1000 samples to eval.csv every N steps (0 = off)")
-      ("out", po::value(&o.out)->required(), "output directory");
-  parse_or_exit(desc, argc, argv);
+      ("out", po::value(&o.out)->required(), "output directory (new or empty)")
+      ("force", po::bool_switch(&o.force), "replace an earlier run's files in --out (other files are kept)");
+  o.config = config_json("train", parse_or_exit(desc, argc, argv));
   const method_entry* method = nullptr;
   try {
     method = &find_method(o.method);
@@ -103,42 +138,79 @@ options parse_train(int argc, char** argv) {
   if (o.steps == 0) o.steps = method->default_train_steps;
   if (!o.coupling.empty() && !method->accepts_coupling(o.coupling))
     usage_error("--coupling: --method " + o.method + " accepts " + one_of(method->couplings) + ", got " + o.coupling);
-  if (!(o.ot_ratio >= 1) || !(o.sinkhorn_epsilon > 0))
-    usage_error("--ot-ratio must be >= 1 and --sinkhorn-epsilon > 0");
+  // One check an option, each naming what is allowed; NaN fails every comparison, so each bound
+  // is written as !(value within range). The upper bounds keep every buffer addressable (the
+  // memory estimate below does the rest).
+  require_option(o.ot_ratio >= 1 && o.ot_ratio <= 1000, "--ot-ratio", "a number in [1, 1000]", o.ot_ratio);
+  require_option(o.sinkhorn_epsilon > 0 && std::isfinite(o.sinkhorn_epsilon), "--sinkhorn-epsilon",
+                 "a finite number > 0", o.sinkhorn_epsilon);
   try {
     data::parse_toy(o.dataset);
+  } catch (const error&) {
+    usage_error("--dataset: expected one of " + fmt::format("{}", fmt::join(data::toy_names, ", ")) + ", got " + o.dataset);
+  }
+  try {
     nn::parse_activation(o.activation);
   } catch (const error& e) {
-    usage_error(e.what());
+    usage_error("--activation: expected " + e.expected() + ", got " + o.activation);
   }
-  if (o.eval_every < 0 || o.warmup < 0) usage_error("--eval-every and --warmup must be >= 0");
-  if (o.device != "cpu" && o.device != "cuda") usage_error("--device: expected cpu or cuda, got " + o.device);
-  if (o.lr_schedule != "constant" && o.lr_schedule != "cosine")
-    usage_error("--lr-schedule: expected constant or cosine, got " + o.lr_schedule);
-  if (o.steps <= 0 || o.batch <= 1 || o.width <= 0 || o.depth <= 0 || o.samples <= 1 || o.log_every <= 0 ||
-      o.threads <= 0)
-    usage_error("--steps, --width, --depth, --log-every, --threads must be > 0 and --batch, --samples > 1");
-  if (!(o.lr > 0) || !(o.imle_ratio >= 1) || o.clip < 0 || o.ema >= 1 || (o.ema < 0 && o.ema != -1))
-    usage_error("--lr must be > 0, --imle-ratio >= 1, --clip >= 0, --ema in [0, 1) or -1");
-  if (o.teacher_steps < 2) usage_error("--teacher-steps must be >= 2");
-  if (coupling_of(o) == "reflow" && (o.from.empty() || o.reflow_steps < 1))
-    usage_error("--coupling reflow needs --from FM_CHECKPOINT and --reflow-steps >= 1");
+  require_option(o.eval_every >= 0, "--eval-every", "an integer >= 0", o.eval_every);
+  require_option(o.warmup >= 0, "--warmup", "an integer >= 0", o.warmup);
+  require_option(o.device == "cpu" || o.device == "cuda", "--device", "cpu or cuda", o.device);
+  require_option(o.lr_schedule == "constant" || o.lr_schedule == "cosine", "--lr-schedule", "constant or cosine",
+                 o.lr_schedule);
+  require_option(o.steps > 0 && o.steps <= 1'000'000'000, "--steps", "an integer in [1, 10^9]", o.steps);
+  require_option(o.batch > 1 && o.batch <= (1 << 20), "--batch", "an integer in [2, 2^20]", o.batch);
+  require_option(o.width > 0 && o.width <= (1 << 14), "--width", "an integer in [1, 2^14]", o.width);
+  require_option(o.depth > 0 && o.depth <= 64, "--depth", "an integer in [1, 64]", o.depth);
+  require_option(o.samples > 1 && o.samples <= (1 << 22), "--samples", "an integer in [2, 2^22]", o.samples);
+  require_option(o.log_every > 0, "--log-every", "an integer > 0", o.log_every);
+  require_option(o.threads > 0 && o.threads <= 1024, "--threads", "an integer in [1, 1024]", o.threads);
+  require_option(o.lr > 0 && std::isfinite(o.lr), "--lr", "a finite number > 0", o.lr);
+  require_option(o.imle_ratio >= 1 && o.imle_ratio <= 1000, "--imle-ratio", "a number in [1, 1000]", o.imle_ratio);
+  require_option(o.clip >= 0 && std::isfinite(o.clip), "--clip", "a finite number >= 0 (0: off)", o.clip);
+  require_option((o.ema >= 0 && o.ema < 1) || o.ema == -1, "--ema", "a decay in [0, 1), or -1 (the method's default)",
+                 o.ema);
+  require_option(o.tight_weight >= 0 && std::isfinite(o.tight_weight), "--tight-weight", "a finite number >= 0",
+                 o.tight_weight);
+  require_option(o.tight_clamp >= 0 && std::isfinite(o.tight_clamp), "--tight-clamp", "a finite number >= 0 (0: off)",
+                 o.tight_clamp);
+  require_option(o.teacher_steps >= 2 && o.teacher_steps <= 10000, "--teacher-steps", "an integer in [2, 10000]",
+                 o.teacher_steps);
+  if (coupling_of(o) == "reflow" && o.from.empty()) usage_error("--coupling reflow needs --from FM_CHECKPOINT");
+  require_option(o.reflow_steps >= 1 && o.reflow_steps <= 100000, "--reflow-steps", "an integer in [1, 100000]",
+                 o.reflow_steps);
   if (coupling_of(o) != "reflow" && !o.from.empty()) usage_error("--from applies to --coupling reflow");
   if (coupling_of(o) == "reflow" && o.device == "cuda")
     usage_error("--coupling reflow: trains on the CPU only for now (--device cpu)");
   if ((o.method == "lmm" || o.method == "sign") && o.device == "cuda")
     usage_error("--method " + o.method + ": trains on the CPU only for now (--device cpu)");
-  if (!(o.sigma_max > 0) || !(o.flow_weight >= 0) || !(o.denoise_weight >= 0) || (o.idem != "eq4" && o.idem != "printed"))
-    usage_error("--sigma-max must be > 0, --flow-weight and --denoise-weight >= 0, --idem eq4 or printed");
+  require_option(o.sigma_max > 0 && std::isfinite(o.sigma_max), "--sigma-max", "a finite number > 0", o.sigma_max);
+  require_option(o.flow_weight >= 0 && std::isfinite(o.flow_weight), "--flow-weight", "a finite number >= 0",
+                 o.flow_weight);
+  require_option(o.denoise_weight >= 0 && std::isfinite(o.denoise_weight), "--denoise-weight", "a finite number >= 0",
+                 o.denoise_weight);
+  require_option(o.idem == "eq4" || o.idem == "printed", "--idem", "eq4 or printed", o.idem);
+  require_option(o.cdm_weight >= 0 && std::isfinite(o.cdm_weight), "--cdm-weight", "a finite number >= 0", o.cdm_weight);
   if (!o.pairs.empty() && o.method != "lmm" && o.method != "sign") usage_error("--pairs applies to --method lmm or sign");
   if (o.sot && o.method != "lmm") usage_error("--sot applies to --method lmm");
   if (o.method == "sign" && o.sampler == "multistep" && o.sample_steps > o.teacher_steps)
     usage_error("--sample-steps: multistep takes at most the grid's --teacher-steps points");
+  if (!o.sampler.empty() && method->samplers.empty())
+    usage_error("--sampler: --method " + o.method + " has no sampler choice (it samples f^k(z)), got " + o.sampler);
   if (!o.sampler.empty() && !method->accepts_sampler(o.sampler))
     usage_error("--sampler: expected " + one_of(method->samplers) + " for --method " + o.method + ", got " + o.sampler);
-  if (o.sample_steps < 0 || o.sigma_data < 0 || o.cdm_epsilon < 0 || o.cond_dim <= 0 || o.cond_dim % 2 != 0 ||
-      !(o.fourier_scale > 0))
-    usage_error("--sample-steps, --sigma-data, --cdm-epsilon must be >= 0, --cond-dim even and > 0, --fourier-scale > 0");
+  require_option(o.sample_steps >= 0 && o.sample_steps <= 100000, "--sample-steps", "an integer in [0, 100000]",
+                 o.sample_steps);
+  require_option(o.sigma_data >= 0 && std::isfinite(o.sigma_data), "--sigma-data", "a finite number >= 0 (0: the data's)",
+                 o.sigma_data);
+  require_option(o.cdm_epsilon >= 0 && std::isfinite(o.cdm_epsilon), "--cdm-epsilon", "a finite number >= 0",
+                 o.cdm_epsilon);
+  require_option(o.cond_dim > 0 && o.cond_dim % 2 == 0 && o.cond_dim <= 4096, "--cond-dim",
+                 "an even integer in [2, 4096]", o.cond_dim);
+  require_option(o.fourier_scale > 0 && std::isfinite(o.fourier_scale), "--fourier-scale", "a finite number > 0",
+                 o.fourier_scale);
+  require_memory(o);
   // Last: probing the device is the one check that touches hardware.
   if (o.device == "cuda") {
     try {
@@ -147,6 +219,7 @@ options parse_train(int argc, char** argv) {
       usage_error(e.what());
     }
   }
+  claim_output_or_exit(o.out, o.force);  // last: with --force it removes the earlier run's files
   return o;
 }
 
@@ -155,29 +228,34 @@ int sample_command(int argc, char** argv) {
   index_t n = 2500;
   int steps = 0, threads = 2;
   std::uint64_t seed = 0;
+  bool force = false;
   po::options_description desc("idemgen sample: draw samples from a trained model again");
   desc.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&checkpoint)->required(), "model.safetensors written by 'idemgen train'")
-      ("n", po::value(&n)->default_value(n), "number of samples")
-      ("steps", po::value(&steps)->default_value(steps),
+      ("n", with_default(&n), "number of samples")
+      ("steps", with_default(&steps),
        "one-step methods: recursive applications K (f^K(z); 0 = 1); noised methods: sampler steps (0 = 18 or 100)")
       ("sampler", po::value(&sampler), "noised methods: heun, euler, stochastic, sde (diffusion, cdm); euler, midpoint (fm); "
        "multistep, lines-euler (lmm); sign: recursive (Alg. 2, K applications), multistep (Alg. 3, K NFE)")
-      ("weights", po::value(&weights)->default_value(weights), "ema (when the checkpoint has one) or raw")
-      ("seed", po::value(&seed)->default_value(seed), "random seed for z")
-      ("threads", po::value(&threads)->default_value(threads), "CPU threads")
-      ("out", po::value(&out)->required(), "output directory");
-  parse_or_exit(desc, argc, argv);
-  if (n <= 1 || steps < 0 || threads < 1) usage_error("--n must be > 1, --steps >= 0 and --threads >= 1");
-  if (weights != "ema" && weights != "raw") usage_error("--weights: expected ema or raw, got " + weights);
+      ("weights", with_default(&weights), "ema (when the checkpoint has one) or raw")
+      ("seed", with_default(&seed), "random seed for z")
+      ("threads", with_default(&threads), "CPU threads")
+      ("out", po::value(&out)->required(), "output directory (new or empty)")
+      ("force", po::bool_switch(&force), "replace an earlier run's files in --out (other files are kept)");
+  const std::string config = config_json("sample", parse_or_exit(desc, argc, argv));
+  require_option(n > 1 && n <= (1 << 22), "--n", "an integer in [2, 2^22]", n);
+  require_option(steps >= 0 && steps <= 100000, "--steps", "an integer in [0, 100000]", steps);
+  require_option(threads >= 1 && threads <= 1024, "--threads", "an integer in [1, 1024]", threads);
+  require_option(weights == "ema" || weights == "raw", "--weights", "ema or raw", weights);
+  claim_output_or_exit(out, force);
   be::set_num_threads(threads);
   // Read and check everything before creating the output directory.
   const io::safetensors file = io::read_safetensors(checkpoint);
   const std::string method = train::metadata_string(file.metadata, "method", checkpoint);
-  if (is_noised(method)) return sample_noised(file, checkpoint, n, steps, sampler, weights, seed, out);
+  if (is_noised(method)) return sample_noised(file, checkpoint, n, steps, sampler, weights, seed, out, config);
   if (!sampler.empty() && !find_method(method).accepts_sampler(sampler))
     usage_error("--sampler: " + sampler + " does not apply to a " + method + " checkpoint");
-  return sample_one_step(file, checkpoint, n, std::max(steps, 1), sampler, weights, seed, out);
+  return sample_one_step(file, checkpoint, n, std::max(steps, 1), sampler, weights, seed, out, config);
 }
 
 }  // namespace
@@ -201,6 +279,17 @@ int main(int argc, char** argv) {
     be::set_num_threads(o.threads);
     return is_noised(o.method) ? train_noised(o) : train_one_step(o);
   } catch (const error& e) {
+    // An option's error reads as the option: "--out DIR: expected ..., got ...".
+    if (e.where().rfind("--", 0) == 0)
+      std::cerr << "idemgen: " << e.where() << " " << e.argument() << ": expected " << e.expected() << ", got "
+                << e.actual() << "\n";
+    else
+      std::cerr << "idemgen: " << e.what() << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "idemgen: out of memory (smaller --batch, --samples, --n or --width)\n";
+    return 2;
+  } catch (const std::exception& e) {  // the file system or a stream: never an abort
     std::cerr << "idemgen: " << e.what() << "\n";
     return 2;
   }

@@ -286,7 +286,8 @@ int train_noised(const options& o) {
 }
 
 int sample_noised(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
-                  const std::string& sampler_arg, const std::string& weights, std::uint64_t seed, const std::string& out) {
+                  const std::string& sampler_arg, const std::string& weights, std::uint64_t seed, const std::string& out,
+                  const std::string& config) {
   const auto& md = file.metadata;
   const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, checkpoint, 1)); };
   const noised_config c = config_of(md, checkpoint);
@@ -306,12 +307,12 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
   if (find_method(c.method).family == model_family::velocity) {
     velocity_t vel(make_noised_net<be>(c, random_stream(0)));
     const bool ema = train::load_weights(file, vel, checkpoint, weights == "ema");
-    std::filesystem::create_directories(out);
+    start_output_directory(out, config);
     return write_outputs(vel, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema));
   }
   denoiser_t den(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data));
   const bool ema = train::load_weights(file, den, checkpoint, weights == "ema");
-  std::filesystem::create_directories(out);
+  start_output_directory(out, config);
   return write_outputs(den, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema));
 }
 

@@ -139,7 +139,8 @@ int train_one_step(const options& o) {
 }
 
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
-                    const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out) {
+                    const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out,
+                    const std::string& config) {
   const auto meta = [&](const char* key) { return train::metadata_string(file.metadata, key, checkpoint); };
   const auto integer = [&](const char* key) {
     return static_cast<index_t>(train::metadata_integer(file.metadata, key, checkpoint, 1));
@@ -158,7 +159,7 @@ int sample_one_step(const io::safetensors& file, const std::string& checkpoint, 
     throw invalid_argument("idemgen", "--steps",
                            fmt::format("at most the grid's {} points for multistep", how.grid ? how.grid->steps : 0),
                            std::to_string(steps));
-  std::filesystem::create_directories(out);
+  start_output_directory(out, config);
   return write_outputs(net, dataset, n, how, seed, out,
                        fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n  \"sampler\": \"{}\", "
                                    "\"sampler_steps\": {},\n",

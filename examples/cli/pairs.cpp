@@ -4,6 +4,7 @@
 // with idemgen train --method lmm --pairs FILE (or SIGN's regression term: --method sign --pairs FILE). Everything is checked before anything is written.
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -22,17 +23,20 @@ int pairs_command(int argc, char** argv) {
   desc.add_options()("help,h", "show this help")
       ("teacher", po::value(&o.teacher)->required(),
        "mixture:DATASET (the analytic denoiser of a mixture dataset) or a diffusion/cdm checkpoint (its EMA weights)")
-      ("teacher-steps", po::value(&o.teacher_steps)->default_value(o.teacher_steps),
+      ("teacher-steps", with_default(&o.teacher_steps),
        "the teacher's Heun grid points (18 = EDM's 35-NFE sampler)")
-      ("sigma-max", po::value(&o.sigma_max)->default_value(o.sigma_max), "the grid's sigma_max: y = Heun(sigma_max z)")
-      ("n", po::value(&n)->default_value(n), "number of pairs")
-      ("seed", po::value(&o.seed)->default_value(o.seed), "seed of z's random stream")
-      ("threads", po::value(&o.threads)->default_value(o.threads), "CPU threads")
+      ("sigma-max", with_default(&o.sigma_max), "the grid's sigma_max: y = Heun(sigma_max z)")
+      ("n", with_default(&n), "number of pairs")
+      ("seed", with_default(&o.seed), "seed of z's random stream")
+      ("threads", with_default(&o.threads), "CPU threads")
       ("out", po::value(&out)->required(), "output pair file (.safetensors)");
   parse_or_exit(desc, argc, argv);
-  if (n < 1 || o.teacher_steps < 2 || o.threads < 1 || !(o.sigma_max > 0))
-    usage_error("--n, --threads must be >= 1, --teacher-steps >= 2 and --sigma-max > 0");
-  if (std::filesystem::is_directory(out)) usage_error("--out: " + out + " is a directory");
+  require_option(n >= 1 && n <= (1L << 28), "--n", "an integer in [1, 2^28]", n);
+  require_option(o.teacher_steps >= 2 && o.teacher_steps <= 10000, "--teacher-steps", "an integer in [2, 10000]",
+                 o.teacher_steps);
+  require_option(o.threads >= 1 && o.threads <= 1024, "--threads", "an integer in [1, 1024]", o.threads);
+  require_option(o.sigma_max > 0 && std::isfinite(o.sigma_max), "--sigma-max", "a finite number > 0", o.sigma_max);
+  require_option(!std::filesystem::is_directory(out), "--out", "a file path", out + " (a directory)");
   be::set_num_threads(o.threads);
   return with_chosen_teacher(o, [&](auto teacher, const std::string& name) {
     const teachers::ode_options ode{.grid = {.sigma_max = o.sigma_max, .steps = o.teacher_steps}};

@@ -19,6 +19,7 @@
 
 #include "idemgen/backend/cpu.hpp"
 #include "idemgen/data/toy.hpp"
+#include "idemgen/io/output_directory.hpp"
 #include "idemgen/models/generator.hpp"
 #include "idemgen/train/checkpoint.hpp"
 #include "idemgen/train/trainer.hpp"
@@ -56,6 +57,8 @@ struct options {
   double ot_ratio = 1, sinkhorn_epsilon = 0.05;
   index_t cond_dim = 32;
   double fourier_scale = 2.0;
+  bool force = false;   // --force: replace an earlier run's files in --out
+  std::string config;   // config.json: every option of the command line, defaults included
 };
 
 bool is_noised(const std::string& method);
@@ -114,7 +117,8 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
   const data::toy dataset = data::parse_toy(o.dataset);
   data::toy_sampler<B> sampler(dataset);
   random_stream data_rng = random_stream(o.seed).split(1);
-  std::filesystem::create_directories(o.out);
+  io::create_output_directory(o.out);
+  io::write_atomically(o.out + "/config.json", [&](std::ostream& s) { s << o.config; });
   std::printf("idemgen: training %s on %s for %ld steps (batch %ld, width %ld x %ld) on %s\n", o.method.c_str(),
               o.dataset.c_str(), o.steps, static_cast<long>(o.batch), static_cast<long>(o.width),
               static_cast<long>(o.depth), B::name);

@@ -1,8 +1,19 @@
 # Runs COMMAND (a |-separated list), checks its exit code is EXIT and, when ABSENT is set, that the path
 # ABSENT was not created; when OUTPUT_HAS is set, that stdout+stderr contain it; every path in FILES
-# exists; when FILE_HAS is "path|text", that the file contains the text. SKIP_IF_OUTPUT: see below.
+# exists; when FILE_HAS is "path|text", that the file contains the text; when ABSENT_FILE is set,
+# that it does not exist after the command. SKIP_IF_OUTPUT: see below.
 string(REPLACE "|" ";" COMMAND "${COMMAND}")
 string(REPLACE "|" ";" FILES "${FILES}")
+# A command expected to succeed starts from a fresh --out (the program refuses a non-empty one),
+# unless KEEP_OUT is set: a test of what happens to an earlier run's files.
+if(EXIT STREQUAL "0" AND NOT DEFINED KEEP_OUT)
+  list(FIND COMMAND "--out" out_flag)
+  if(NOT out_flag EQUAL -1)
+    math(EXPR out_index "${out_flag} + 1")
+    list(GET COMMAND ${out_index} out_path)
+    file(REMOVE_RECURSE "${out_path}")
+  endif()
+endif()
 execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 # SKIP_IF_OUTPUT: a command that needs hardware this machine lacks (--device cuda without a GPU)
 # must refuse cleanly — exit 2, SKIP_ABSENT not created — and then the test reports itself skipped (its
@@ -25,6 +36,9 @@ if(NOT rc STREQUAL EXIT)
 endif()
 if(DEFINED ABSENT AND EXISTS "${ABSENT}")
   message(FATAL_ERROR "${ABSENT} was created by a rejected command line")
+endif()
+if(DEFINED ABSENT_FILE AND EXISTS "${ABSENT_FILE}")
+  message(FATAL_ERROR "${ABSENT_FILE} should not exist after the command\n${out}\n${err}")
 endif()
 if(DEFINED OUTPUT_HAS)
   string(FIND "${out}${err}" "${OUTPUT_HAS}" found)

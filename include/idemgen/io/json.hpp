@@ -3,6 +3,8 @@
 // arrays, strings (with \" \\ \/ \b \f \n \r \t and \uXXXX below 0x80), integers and numbers,
 // true/false/null. Malformed input throws io_error naming the offset; it never reads past the end.
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -118,7 +120,10 @@ class json_parser {
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
         case 'u': {
-          if (i_ + 4 > s_.size()) fail("4 hex digits");
+          if (i_ + 4 > s_.size() ||
+              !std::all_of(s_.begin() + static_cast<std::ptrdiff_t>(i_), s_.begin() + static_cast<std::ptrdiff_t>(i_ + 4),
+                           [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }))
+            fail("4 hex digits");
           const unsigned code = static_cast<unsigned>(std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16));
           if (code >= 0x80) fail("an ASCII \\u escape");
           out += static_cast<char>(code);

@@ -6,8 +6,10 @@
 // never reads outside the file, never returns a partial result.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -93,6 +95,13 @@ inline safetensors read_safetensors(const std::string& path) {
   const auto bad = [&](std::string expected, std::string actual) {
     return io_error("io::read_safetensors", path, std::move(expected), std::move(actual));
   };
+  // A directory, FIFO or device (/dev/zero) is refused before reading: only a regular file has
+  // a length to check the header against.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw bad("a regular file", std::filesystem::is_directory(path, ec) ? "a directory"
+                                : std::filesystem::exists(path, ec)     ? "a device, FIFO or socket"
+                                                                        : "no such file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw bad("a readable file", "cannot open");
   const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -127,10 +136,16 @@ inline safetensors read_safetensors(const std::string& path) {
       throw bad(fmt::format("dtype F32 or F64 for '{}'", name), "another dtype");
     t.dtype = field("dtype").string();
     if (!field("shape").is_array()) throw bad("a shape array for '" + name + "'", "another JSON value");
+    // Every dimension, and their product, bounded by the data section before any arithmetic on
+    // them: a shape can never overflow or wrap its byte count.
+    const double max_elements = static_cast<double>(data_size) / (field("dtype").string() == "F32" ? 4 : 8);
+    double elements = 1;
     for (const auto& d : field("shape").array()) {
-      if (!d.is_number() || d.number() < 0 || d.number() != static_cast<double>(static_cast<std::int64_t>(d.number())) ||
-          d.number() > 1e12)
+      if (!d.is_number() || !(d.number() >= 0) || d.number() > 1e12 || d.number() != std::floor(d.number()))
         throw bad("non-negative integer dimensions for '" + name + "'", "another value");
+      elements *= d.number();
+      if (elements > max_elements)
+        throw bad(fmt::format("a shape within the {} data bytes for '{}'", data_size, name), "a larger shape");
       t.shape.push_back(static_cast<std::int64_t>(d.number()));
     }
     const auto& off = field("data_offsets");
@@ -138,7 +153,7 @@ inline safetensors read_safetensors(const std::string& path) {
       throw bad("data_offsets [begin, end] for '" + name + "'", "another value");
     const double b = off.array()[0].number(), e = off.array()[1].number();
     const std::size_t width = t.dtype == "F32" ? 4 : 8;
-    if (b < 0 || e < b || e > static_cast<double>(data_size))
+    if (!(b >= 0) || !(e >= b) || e > static_cast<double>(data_size) || b != std::floor(b) || e != std::floor(e))
       throw bad(fmt::format("offsets within the {} data bytes for '{}'", data_size, name),
                 fmt::format("[{}, {}]", b, e));
     const auto begin = static_cast<std::uint64_t>(b), end = static_cast<std::uint64_t>(e);

@@ -1,13 +1,18 @@
 #pragma once
 // The training loop around generator::train_step: a progress line on stderr (only when stderr is
 // a terminal), a CSV log of every term every `log_every` steps, and a divergence guard — when a
-// step is non-finite the last good snapshot (weights, AdamW moments, step) is restored and the
-// learning rate halved; after `max_recoveries` it stops with numeric_error. An
-// optional `evaluate` hook runs every `evaluate_every` steps (periodic evaluation).
+// step diverges the last good snapshot (weights, optimiser moments, step) is restored and the
+// learning rate halved; after `max_recoveries` it stops with numeric_error. A step diverges when
+// its loss or gradient is non-finite, when a network rejects a non-finite value inside it, when
+// its update leaves a non-finite weight, or when its loss exceeds `explode_factor` times the
+// last good one (at least 1): a finite explosion (2e7 where 1 was) that would only fail later,
+// at sampling. An optional `evaluate` hook runs every `evaluate_every` steps (periodic evaluation).
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -26,6 +31,7 @@ struct trainer_options {
   long snapshot_every = 250;     // last-good state for the divergence guard
   int max_recoveries = 5;
   double lr_backoff = 0.5;
+  double explode_factor = 1e4;   // |loss| > factor × max(|last good loss|, 1) diverges; 0 = off
   long evaluate_every = 0;                 // 0 = never; otherwise calls `evaluate(step)`
   std::function<void(long)> evaluate = {};  // a hook (e.g. MMD² and coverage into eval.csv)
 };
@@ -52,6 +58,7 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
     typename B::matrix params;
     std::vector<typename B::matrix> state;
     long steps = 0, optimizer_steps = 0;
+    double loss = 0;  // |total| of the step the snapshot was taken after (0: none yet)
   } good;
   const auto take_snapshot = [&] {
     good.params.resize(net.parameter_count(), 1);
@@ -90,20 +97,36 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
   take_snapshot();
   while (gen.steps() < opt.steps) {
     next_batch(typename B::view(x));
-    const auto r = gen.train_step(x);
-    if (!r.finite) {
+    const long attempted = gen.steps() + 1;
+    typename Generator::step_result r;
+    std::string diverged;  // why this step diverged; empty: it did not
+    try {
+      r = gen.train_step(x);
+      if (!r.finite) diverged = "a non-finite loss or gradient";
+      else if (!B::all_finite(net.parameters())) diverged = "a non-finite weight after the update";
+      else if (opt.explode_factor > 0 && std::abs(r.total) > opt.explode_factor * std::max(good.loss, 1.0))
+        diverged = fmt::format("a loss of {:.3g} after {:.3g}", r.total, good.loss);
+    } catch (const numeric_error& e) {  // a non-finite value met inside the step (a network's input check)
+      diverged = e.what();
+    }
+    if (!diverged.empty()) {
+      restore();  // also before giving up: the generator is left at its last good state
       if (++report.recoveries > opt.max_recoveries)
-        throw numeric_error("train::train", "loss", "finite values",
-                            fmt::format("non-finite at step {} after {} recoveries (lr scale {})",
-                                        gen.steps(), opt.max_recoveries, gen.lr_scale()));
-      restore();
+        throw numeric_error("train::train", "loss", "a finite, bounded loss",
+                            fmt::format("{} at step {} after {} recoveries (lr scale {}): lower the learning rate "
+                                        "or clip the gradient norm",
+                                        diverged, attempted, opt.max_recoveries, gen.lr_scale()));
       gen.set_lr_scale(gen.lr_scale() * opt.lr_backoff);
-      std::fprintf(stderr, "%sdivergence at step %ld: restored step %ld, lr scale now %g\n",
-                   draw ? "\n" : "", gen.steps(), good.steps, gen.lr_scale());
+      std::fprintf(stderr, "%sdivergence at step %ld (%s): restored step %ld, lr scale now %g\n", draw ? "\n" : "",
+                   attempted, diverged.c_str(), good.steps, gen.lr_scale());
       continue;
     }
     const long step = gen.steps();
-    if (step % opt.snapshot_every == 0) take_snapshot();
+    if (good.loss == 0) good.loss = std::abs(r.total);  // the first step's loss, until a snapshot
+    if (step % opt.snapshot_every == 0) {
+      take_snapshot();
+      good.loss = std::abs(r.total);
+    }
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
     if (log.is_open() && (step % opt.log_every == 0 || step == opt.steps)) {
