@@ -3,12 +3,16 @@
 #include "cli/common.hpp"
 
 #include <array>
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <cstdlib>
 #include <iostream>
 
 #include "idemgen/evaluation/mmd.hpp"
 #include "idemgen/evaluation/mode_coverage.hpp"
 #include "idemgen/evaluation/sliced_wasserstein.hpp"
+#include "idemgen/io/json.hpp"
 #include "idemgen/io/scatter_png.hpp"
 
 #ifndef IDEMGEN_COMMIT
@@ -106,6 +110,46 @@ po::variables_map parse_or_exit(const po::options_description& desc, int argc, c
   return vm;
 }
 
+std::vector<std::string> with_resumed_options(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  std::string dir;
+  std::set<std::string> given;
+  for (std::size_t a = 1; a < args.size(); ++a) {
+    const std::string& arg = args[a];
+    if (arg.rfind("--", 0) != 0) continue;
+    const std::string name = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+    given.insert(name);
+    if (name == "resume") dir = arg.find('=') != std::string::npos ? arg.substr(arg.find('=') + 1)
+                                : a + 1 < args.size()             ? args[a + 1]
+                                                                  : "";
+  }
+  if (dir.empty()) return args;
+  const std::string path = dir + "/config.json";
+  io::json_value config;
+  try {
+    std::ifstream in(path);
+    if (!in || !std::filesystem::is_regular_file(path)) throw io_error("--resume", dir, "a run directory with config.json", "none");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    config = io::json_parser(text, path).parse();
+  } catch (const error& e) {
+    usage_error("--resume " + dir + ": expected a run directory with a readable config.json, got " + e.actual());
+  }
+  if (!config.is_object() || !config.object().count("options") || !config.object().at("options").is_object())
+    usage_error("--resume " + dir + ": expected a config.json with \"options\", got another file");
+  for (const auto& [name, value] : config.object().at("options").object()) {
+    if (given.count(name) || name == "resume" || name == "force" || name == "out" || name == "help") continue;
+    if (const auto* b = std::get_if<bool>(&value.v)) {
+      if (*b) args.push_back("--" + name);
+    } else if (value.is_string()) {
+      args.insert(args.end(), {"--" + name, value.string()});
+    } else if (value.is_number()) {
+      args.insert(args.end(), {"--" + name, fmt::format("{}", value.number())});
+    }
+  }
+  if (!given.count("out")) args.insert(args.end(), {"--out", dir});
+  return args;
+}
+
 std::string config_json(const std::string& command, const po::variables_map& vm) {
   std::string json = fmt::format(
       "{{\n  \"program\": \"idemgen {}\",\n  \"version\": \"{}.{}.{}\",\n  \"commit\": \"{}\",\n  \"options\": {{", command,
@@ -118,7 +162,8 @@ std::string config_json(const std::string& command, const po::variables_map& vm)
     else if (const auto* b = boost::any_cast<bool>(&v)) text = *b ? "true" : "false";
     else if (const auto* i = boost::any_cast<int>(&v)) text = fmt::format("{}", *i);
     else if (const auto* l = boost::any_cast<long>(&v)) text = fmt::format("{}", *l);
-    else if (const auto* u = boost::any_cast<std::uint64_t>(&v)) text = fmt::format("{}", *u);
+    else if (const auto* u = boost::any_cast<std::uint64_t>(&v))  // past 2^53 a JSON number loses digits
+      text = *u <= (std::uint64_t{1} << 53) ? fmt::format("{}", *u) : fmt::format("\"{}\"", *u);
     else if (const auto* d = boost::any_cast<double>(&v)) text = std::isfinite(*d) ? fmt::format("{}", *d) : "null";
     else continue;
     json += fmt::format("{}\n    {}: {}", first ? "" : ",", io::json_quote(name), text);

@@ -39,6 +39,9 @@ po::typed_value<T>* with_default(T* target) {
 /// Parses argv against `desc`; --help prints it and exits 0, errors exit 2 with one line: an
 /// unknown option, a stray positional argument, a negative value for an unsigned option.
 po::variables_map parse_or_exit(const po::options_description& desc, int argc, char** argv);
+/// argv, and with --resume DIR every option of DIR/config.json the command line does not give
+/// itself (and --out DIR): a resumed run is the same run unless an option says otherwise.
+std::vector<std::string> with_resumed_options(int argc, char** argv);
 /// Every option of a parsed command line, defaults included, with the program's version, as JSON.
 std::string config_json(const std::string& command, const po::variables_map& vm);
 std::vector<double> to_host(be::const_view v);

@@ -24,6 +24,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <new>
 
@@ -66,6 +67,7 @@ void require_memory(const options& o) {
 
 options parse_train(int argc, char** argv) {
   options o;
+  std::string resume_dir;
   po::options_description desc("idemgen train: train a generator on toy data");
   desc.add_options()("help,h", "show this help")
       ("method", with_default(&o.method), one_of(method_names()).c_str())
@@ -127,8 +129,22 @@ options parse_train(int argc, char** argv) {
       ("eval-every", with_default(&o.eval_every),
        "write MMD² and mode coverage of 1000 samples to eval.csv every N steps (0 = off)")
       ("out", po::value(&o.out)->required(), "output directory (new or empty)")
-      ("force", po::bool_switch(&o.force), "replace an earlier run's files in --out (other files are kept)");
-  o.config = config_json("train", parse_or_exit(desc, argc, argv));
+      ("force", po::bool_switch(&o.force), "replace an earlier run's files in --out (other files are kept)")
+      ("checkpoint-every", with_default(&o.checkpoint_every),
+       "write --out/model.safetensors every N steps (0: at the end only); SIGINT/SIGTERM also write it")
+      ("resume", po::value(&resume_dir),
+       "continue the run in DIR from its model.safetensors up to --steps in all (options: DIR/config.json's, "
+       "unless given)");
+  std::vector<std::string> args = with_resumed_options(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& a : args) arg_pointers.push_back(a.data());
+  o.config = config_json("train", parse_or_exit(desc, static_cast<int>(arg_pointers.size()), arg_pointers.data()));
+  o.resume = !resume_dir.empty();
+  if (o.resume && std::filesystem::path(o.out).lexically_normal() != std::filesystem::path(resume_dir).lexically_normal())
+    usage_error("--out: --resume " + resume_dir + " continues in " + resume_dir + ", got --out " + o.out);
+  if (o.resume && !std::filesystem::is_regular_file(resume_dir + "/model.safetensors"))
+    usage_error("--resume " + resume_dir + ": expected a run directory with model.safetensors, got none");
+  if (o.resume && o.force) usage_error("--force: does not combine with --resume (which keeps the run's files)");
   const method_entry* method = nullptr;
   try {
     method = &find_method(o.method);
@@ -219,7 +235,9 @@ options parse_train(int argc, char** argv) {
       usage_error(e.what());
     }
   }
-  claim_output_or_exit(o.out, o.force);  // last: with --force it removes the earlier run's files
+  require_option(o.checkpoint_every >= 0, "--checkpoint-every", "an integer >= 0 (0: at the end only)",
+                 o.checkpoint_every);
+  if (!o.resume) claim_output_or_exit(o.out, o.force);  // last: with --force it removes the earlier run's files
   return o;
 }
 
@@ -286,6 +304,10 @@ int main(int argc, char** argv) {
     else
       std::cerr << "idemgen: " << e.what() << "\n";
     return 2;
+  } catch (const interrupted& stop) {
+    std::cerr << "idemgen: stopped by signal " << stop.signal << " after step " << stop.step
+              << "; its checkpoint is saved: continue with idemgen train --resume " << stop.out << "\n";
+    return 128 + stop.signal;
   } catch (const std::bad_alloc&) {
     std::cerr << "idemgen: out of memory (smaller --batch, --samples, --n or --width)\n";
     return 2;

@@ -5,6 +5,7 @@
 // (sampling for pictures and metrics) runs on the CPU from those weights. No Boost here: the CUDA
 // translation unit (cuda_train.cu) includes this file through nvcc.
 
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -58,6 +59,8 @@ struct options {
   index_t cond_dim = 32;
   double fourier_scale = 2.0;
   bool force = false;   // --force: replace an earlier run's files in --out
+  bool resume = false;  // --resume DIR: continue the run in out (= DIR) from its model.safetensors
+  long checkpoint_every = 1000;  // DIR/model.safetensors every N steps (0: at the end only)
   std::string config;   // config.json: every option of the command line, defaults included
 };
 
@@ -107,9 +110,23 @@ void load_parameters(Net& net, const std::vector<float>& parameters) {
   Net::backend_type::copy_from_host(parameters.data(), p);
 }
 
+/// Thrown by train_and_save when SIGINT or SIGTERM ended training: the checkpoint of `step` is
+/// saved; main exits 128 + signal.
+struct interrupted {
+  long step;
+  int signal;
+  std::string out;
+};
+
+/// The signal that asked training to stop (0: none); set by the handler train_and_save installs.
+inline volatile std::sig_atomic_t stop_signal = 0;
+extern "C" inline void request_stop(int signal) { stop_signal = signal; }
+
 /// The training loop every method shares, on the generator's backend: log.csv and, when
 /// o.eval_every > 0, eval.csv rows from 1000 samples of `sample` on a fixed z; then
-/// DIR/model.safetensors (weights, optimiser state, step, options as metadata).
+/// DIR/model.safetensors (weights, optimiser state, EMA, step, both random streams, options as
+/// metadata), also every o.checkpoint_every steps and when SIGINT/SIGTERM stops the run. With
+/// o.resume the run continues from DIR/model.safetensors, bit for bit as if never stopped.
 template <class Generator>
 trained train_and_save(Generator& gen, const options& o, const host_sampler& sample,
                        const std::vector<std::pair<std::string, std::string>>& metadata) {
@@ -117,39 +134,6 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
   const data::toy dataset = data::parse_toy(o.dataset);
   data::toy_sampler<B> sampler(dataset);
   random_stream data_rng = random_stream(o.seed).split(1);
-  io::create_output_directory(o.out);
-  io::write_atomically(o.out + "/config.json", [&](std::ostream& s) { s << o.config; });
-  std::printf("idemgen: training %s on %s for %ld steps (batch %ld, width %ld x %ld) on %s\n", o.method.c_str(),
-              o.dataset.c_str(), o.steps, static_cast<long>(o.batch), static_cast<long>(o.width),
-              static_cast<long>(o.depth), B::name);
-  const auto host_parameters = [&gen] {
-    const auto p = gen.net().parameters();
-    std::vector<float> h(static_cast<std::size_t>(p.size()));
-    B::copy_to_host(p, h.data());
-    return h;
-  };
-  // Periodic evaluation on a fixed z and fixed data, so the curve shows the model, not the draw.
-  std::ofstream eval_log;
-  std::optional<eval_set> eval;
-  be::matrix eval_out(2, 1000);
-  if (o.eval_every > 0) {
-    eval.emplace(o.seed, dataset, 1000);
-    eval_log.open(o.out + "/eval.csv");
-    eval_log << "step,mmd2,modes_hit,modes_balanced,high_quality\n";
-  }
-  const auto evaluate = [&](long step) {
-    sample(host_parameters(), eval->z, eval_out);
-    const auto q = measure(eval_out, eval->data, dataset);
-    eval_log << step << ',' << q.mmd2;
-    if (q.modes > 0)
-      eval_log << ',' << q.modes_hit << ',' << q.modes_balanced << ',' << q.high_quality;
-    else
-      eval_log << ",,,";
-    eval_log << '\n' << std::flush;
-  };
-  const auto report = train::train(gen, o.batch, [&](typename B::view x) { sampler.sample(x, data_rng); },
-                                   {.steps = o.steps, .log_every = o.log_every, .log_path = o.out + "/log.csv",
-                                    .evaluate_every = o.eval_every, .evaluate = evaluate});
   train::metadata meta = {{"method", o.method},
                           {"dataset", o.dataset},
                           {"width", std::to_string(o.width)},
@@ -162,7 +146,68 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
                           {"seed", std::to_string(o.seed)},
                           {"device", o.device}};
   for (const auto& [k, v] : metadata) meta[k] = v;
-  train::save_checkpoint(o.out + "/model.safetensors", gen, meta);
+  const std::string checkpoint_path = o.out + "/model.safetensors";
+  if (o.resume) {
+    // Everything that shapes the run must be what it was; the step count may grow.
+    const train::metadata saved = train::load_checkpoint(checkpoint_path, gen);
+    for (const auto& [key, value] : meta) {
+      const auto it = saved.find(key);
+      if (it == saved.end() || it->second != value)
+        throw invalid_argument("--resume", o.out, fmt::format("'{}' = {} (this command line)", key, value),
+                               it == saved.end() ? "none in the checkpoint" : it->second + " in the checkpoint");
+    }
+    if (gen.steps() >= o.steps)
+      throw invalid_argument("--steps", std::to_string(o.steps), fmt::format("more than the run's {} steps", gen.steps()),
+                             std::to_string(o.steps));
+    data_rng = random_stream(data_rng.seed(), train::metadata_unsigned(saved, "data_rng_next_block", checkpoint_path));
+  }
+  io::create_output_directory(o.out);
+  io::write_atomically(o.out + "/config.json", [&](std::ostream& s) { s << o.config; });
+  std::printf("idemgen: %s %s on %s %s %ld steps (batch %ld, width %ld x %ld) on %s\n",
+              o.resume ? "resuming" : "training", o.method.c_str(), o.dataset.c_str(),
+              o.resume ? fmt::format("from step {} to", gen.steps()).c_str() : "for", o.steps,
+              static_cast<long>(o.batch), static_cast<long>(o.width), static_cast<long>(o.depth), B::name);
+  const auto save = [&] {
+    train::metadata m = meta;
+    m["data_rng_next_block"] = std::to_string(data_rng.next_block());
+    train::save_checkpoint(checkpoint_path, gen, m);
+  };
+  const auto host_parameters = [&gen] {
+    const auto p = gen.net().parameters();
+    std::vector<float> h(static_cast<std::size_t>(p.size()));
+    B::copy_to_host(p, h.data());
+    return h;
+  };
+  // Periodic evaluation on a fixed z and fixed data, so the curve shows the model, not the draw.
+  std::ofstream eval_log;
+  std::optional<eval_set> eval;
+  be::matrix eval_out(2, 1000);
+  if (o.eval_every > 0) {
+    eval.emplace(o.seed, dataset, 1000);
+    eval_log.open(o.out + "/eval.csv", o.resume ? std::ios::app : std::ios::trunc);
+    if (!o.resume) eval_log << "step,mmd2,modes_hit,modes_balanced,high_quality\n";
+  }
+  const auto evaluate = [&](long step) {
+    sample(host_parameters(), eval->z, eval_out);
+    const auto q = measure(eval_out, eval->data, dataset);
+    eval_log << step << ',' << q.mmd2;
+    if (q.modes > 0)
+      eval_log << ',' << q.modes_hit << ',' << q.modes_balanced << ',' << q.high_quality;
+    else
+      eval_log << ",,,";
+    eval_log << '\n' << std::flush;
+  };
+  stop_signal = 0;
+  const auto previous_int = std::signal(SIGINT, request_stop), previous_term = std::signal(SIGTERM, request_stop);
+  const auto report = train::train(gen, o.batch, [&](typename B::view x) { sampler.sample(x, data_rng); },
+                                   {.steps = o.steps, .log_every = o.log_every, .log_path = o.out + "/log.csv",
+                                    .evaluate_every = o.eval_every, .evaluate = evaluate,
+                                    .checkpoint_every = o.checkpoint_every, .checkpoint = [&](long) { save(); },
+                                    .append_log = o.resume, .stop = &stop_signal});
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
+  save();
+  if (report.interrupted) throw interrupted{gen.steps(), static_cast<int>(stop_signal), o.out};
   if (gen.has_ema()) gen.ema().copy_to(gen.net().parameters());
   return {host_parameters(), report};
 }

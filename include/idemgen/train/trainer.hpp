@@ -1,17 +1,20 @@
 #pragma once
-// The training loop around generator::train_step: a progress line on stderr (only when stderr is
-// a terminal), a CSV log of every term every `log_every` steps, and a divergence guard — when a
-// step diverges the last good snapshot (weights, optimiser moments, step) is restored and the
-// learning rate halved; after `max_recoveries` it stops with numeric_error. A step diverges when
-// its loss or gradient is non-finite, when a network rejects a non-finite value inside it, when
-// its update leaves a non-finite weight, or when its loss exceeds `explode_factor` times the
-// last good one (at least 1): a finite explosion (2e7 where 1 was) that would only fail later,
-// at sampling. An optional `evaluate` hook runs every `evaluate_every` steps (periodic evaluation).
+// The training loop around generator::train_step: progress on stderr (a bar with ETA on a
+// terminal, a status line every few seconds otherwise), a CSV log of every term every
+// `log_every` steps, and a divergence guard — when a step diverges the last good snapshot
+// (weights, optimiser moments, step) is restored and the learning rate halved; after
+// `max_recoveries` it stops with numeric_error. A step diverges when its loss or gradient is
+// non-finite, when a network rejects a non-finite value inside it, when its update leaves a
+// non-finite weight, or when its loss exceeds `explode_factor` times the last good one (at least
+// 1): a finite explosion (2e7 where 1 was) that would only fail later, at sampling. Optional
+// hooks: `evaluate` every `evaluate_every` steps, `checkpoint` every `checkpoint_every`; `stop`
+// (set by a signal handler) ends training after the current step.
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -27,13 +30,20 @@ struct trainer_options {
   long steps = 5000;
   long log_every = 100;
   std::string log_path;          // CSV; empty = no log
-  bool progress = true;          // drawn only when stderr is a terminal
+  bool progress = true;          // a bar on a terminal, else a status line every status_seconds
+  double status_seconds = 10;
   long snapshot_every = 250;     // last-good state for the divergence guard
   int max_recoveries = 5;
   double lr_backoff = 0.5;
   double explode_factor = 1e4;   // |loss| > factor × max(|last good loss|, 1) diverges; 0 = off
   long evaluate_every = 0;                 // 0 = never; otherwise calls `evaluate(step)`
   std::function<void(long)> evaluate = {};  // a hook (e.g. MMD² and coverage into eval.csv)
+  long checkpoint_every = 0;                  // 0 = never; otherwise calls `checkpoint(step)`
+  std::function<void(long)> checkpoint = {};  // before the last step (the caller saves the end)
+  bool append_log = false;                    // a resumed run: add rows to log_path, no header
+  // Set (by a signal handler) to end training after the current step: the report says
+  // `interrupted`, and the generator holds that step's complete state.
+  const volatile std::sig_atomic_t* stop = nullptr;
 };
 
 struct training_report {
@@ -42,6 +52,7 @@ struct training_report {
   double seconds = 0;
   double coupling_seconds = 0;   // of `seconds`, the coupling's (generator::coupling_seconds)
   std::vector<double> last_terms;
+  bool interrupted = false;      // ended early by `stop`
 };
 
 /// next_batch(view) fills one data batch; it is called once per step.
@@ -83,14 +94,17 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
 
   std::ofstream log;
   if (!opt.log_path.empty()) {
-    log.open(opt.log_path);
+    log.open(opt.log_path, opt.append_log ? std::ios::app : std::ios::trunc);
     if (!log) throw io_error("train::train", "log_path", "a writable file", opt.log_path);
-    log << "step";
-    for (const char* n : Generator::term_names) log << ',' << n;
-    log << ",total,grad_norm,lr,steps_per_s\n";
+    if (!opt.append_log) {
+      log << "step";
+      for (const char* n : Generator::term_names) log << ',' << n;
+      log << ",total,grad_norm,lr,steps_per_s\n";
+    }
   }
   const bool draw = opt.progress && isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
+  const long first_step = gen.steps();  // > 0 for a resumed run: steps/s counts this run's steps
   const double coupling_seconds_before = gen.coupling_seconds();
   auto last_draw = start;
   training_report report;
@@ -133,22 +147,38 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
       log << step;
       for (double t : r.terms) log << ',' << t;
       log << ',' << r.total << ',' << r.grad_norm << ',' << gen.learning_rate() << ','
-          << step / std::max(elapsed, 1e-9) << '\n' << std::flush;  // readable while training runs
+          << (step - first_step) / std::max(elapsed, 1e-9) << '\n' << std::flush;  // readable while training runs
     }
-    if (draw && (std::chrono::duration<double>(now - last_draw).count() > 0.2 || step == opt.steps)) {
+    // On a terminal a bar redrawn 5 times a second; otherwise (a log file, a batch job) one
+    // status line every status_seconds.
+    const double since_draw = std::chrono::duration<double>(now - last_draw).count();
+    if (opt.progress && (since_draw > (draw ? 0.2 : opt.status_seconds) || (draw && step == opt.steps))) {
       last_draw = now;
-      const int width = 24, filled = static_cast<int>(width * step / opt.steps);
-      std::string bar(static_cast<std::size_t>(filled), '=');
-      bar.resize(width, ' ');
+      const double rate = (step - first_step) / std::max(elapsed, 1e-9);
       std::string terms;
       for (std::size_t k = 0; k < r.terms.size(); ++k)
         terms += fmt::format(" {} {:.4g}", Generator::term_names[k], r.terms[k]);
-      std::fprintf(stderr, "\r%6ld/%ld [%s]%s | %.1f steps/s   ", step, opt.steps, bar.c_str(),
-                   terms.c_str(), step / std::max(elapsed, 1e-9));
+      const std::string timing = fmt::format("{:.1f} steps/s, {:.0f} s, ETA {:.0f} s", rate, elapsed,
+                                             static_cast<double>(opt.steps - step) / std::max(rate, 1e-9));
+      if (draw) {
+        const int width = 24, filled = static_cast<int>(width * step / opt.steps);
+        std::string bar(static_cast<std::size_t>(filled), '=');
+        bar.resize(width, ' ');
+        std::fprintf(stderr, "\r%6ld/%ld [%s]%s | %s   ", step, opt.steps, bar.c_str(), terms.c_str(), timing.c_str());
+      } else {
+        std::fprintf(stderr, "step %ld/%ld (%.0f%%)%s | %s\n", step, opt.steps, 100.0 * step / opt.steps,
+                     terms.c_str(), timing.c_str());
+      }
     }
     if (opt.evaluate && opt.evaluate_every > 0 && (step % opt.evaluate_every == 0 || step == opt.steps))
       opt.evaluate(step);
     report.last_terms.assign(r.terms.begin(), r.terms.end());
+    if (opt.stop && *opt.stop) {
+      report.interrupted = true;
+      break;
+    }
+    if (opt.checkpoint && opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0 && step < opt.steps)
+      opt.checkpoint(step);
   }
   if (draw) std::fprintf(stderr, "\n");
   report.steps = gen.steps();
