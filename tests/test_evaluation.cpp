@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "idemgen/data/dataset.hpp"
 #include "idemgen/data/toy.hpp"
 #include "idemgen/evaluation/consistency_error.hpp"
 #include "idemgen/evaluation/denoiser_error.hpp"
@@ -38,6 +39,42 @@ TEST_CASE("every toy dataset is finite, seed-deterministic and differs between s
     CHECK_FALSE(std::equal(a.data(), a.data() + a.size(), c.data()));
   }
   CHECK_THROWS_AS(data::parse_toy("spirals"), invalid_argument);
+}
+
+TEST_CASE("a dataset named by a toy draws the toy's stream, csv:FILE draws only and all of its points",
+          "[data]") {
+  // A toy through data::dataset is the same stream as through toy_sampler: the CLI's switch to
+  // datasets changes no result.
+  for (const auto name : data::toy_names) {
+    CAPTURE(name);
+    data::dataset_sampler<cpu> s(data::dataset::parse(name));
+    matrix x(2, 300);
+    random_stream rng(1);
+    s.sample(x, rng);
+    const matrix t = toy_batch(data::parse_toy(name), 300, 1);
+    CHECK(std::equal(x.data(), x.data() + x.size(), t.data()));
+  }
+  const auto dir = std::filesystem::temp_directory_path() / "idemgen_test_dataset";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "four.csv").string();
+  std::ofstream(path) << "x,y\n1,0\n0,1\n-1,0\n0,-1\n";
+  const data::dataset cloud = data::dataset::parse("csv:" + path, 2);
+  CHECK(cloud.dim() == 2);
+  CHECK_FALSE(cloud.mixture());
+  data::dataset_sampler<cpu> s(cloud);
+  matrix x(2, 400);
+  random_stream rng(3);
+  s.sample(x, rng);
+  int count[4] = {0, 0, 0, 0};  // (1,0), (0,1), (-1,0), (0,-1)
+  for (index_t j = 0; j < x.cols(); ++j) {
+    const double a = x(0, j), b = x(1, j);
+    REQUIRE(std::abs(a) + std::abs(b) == 1.0);  // a stored point, exactly
+    ++count[a == 1 ? 0 : b == 1 ? 1 : a == -1 ? 2 : 3];
+  }
+  for (int c : count) CHECK(c == Approx(100).margin(30));  // uniform with replacement
+  CHECK_THROWS_AS(data::dataset::parse("csv:" + path, 3), invalid_argument);  // 2 columns, not 3
+  CHECK_THROWS_AS(data::dataset::parse("csv:" + (dir / "none.csv").string()), io_error);
+  CHECK_THROWS_AS(data::dataset::parse("spirals"), invalid_argument);
 }
 
 TEST_CASE("grid25 and 8gaussians samples sit on their mixture's centres", "[data][evaluation]") {

@@ -197,13 +197,13 @@ std::string sample_quality::summary() const {
   return s;
 }
 
-sample_quality measure(be::const_view samples, be::const_view data, data::toy dataset) {
+sample_quality measure(be::const_view samples, be::const_view data, const data::dataset& dataset) {
   sample_quality q;
   const auto h = to_host(samples), d = to_host(data);
   const index_t n = std::min(samples.cols(), data.cols());
   q.mmd2 = evaluation::mmd2_unbiased<be>(samples, data);
   q.sliced_w2 = evaluation::sliced_wasserstein2(h.data(), d.data(), 2, n);
-  if (const auto mix = data::mixture_of(dataset)) {
+  if (const auto mix = dataset.mixture()) {
     const auto c = evaluation::mode_coverage(*mix, h.data(), samples.cols());
     q.modes = c.modes;
     q.modes_hit = c.modes_hit;
@@ -241,10 +241,10 @@ void write_trajectory_png(const std::string& path, const std::vector<be::matrix>
   io::write_scatter_png(path, layers, io::bounding_box(box_from_first ? layers[1] : layers[0], box_from_first ? 0.05 : 0.25));
 }
 
-eval_set::eval_set(std::uint64_t seed, data::toy dataset, index_t n) : z(2, n), data(2, n) {
+eval_set::eval_set(std::uint64_t seed, const data::dataset& dataset, index_t n) : z(2, n), data(2, n) {
   random_stream rng = random_stream(seed).split(4);
   be::fill_normal(z, rng);
-  data::toy_sampler<be>(dataset).sample(data, rng);
+  data::dataset_sampler<be>(dataset).sample(data, rng);
 }
 
 }  // namespace idemgen::cli

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "idemgen/data/toy.hpp"
+#include "idemgen/data/dataset.hpp"
 #include "idemgen/idemgen.hpp"
 #include "idemgen/io/safetensors.hpp"
 #include "idemgen/models/generator.hpp"

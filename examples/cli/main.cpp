@@ -79,7 +79,8 @@ options parse_train(int argc, char** argv) {
       ("from", po::value(&o.from), "reflow: the previous flow (an fm checkpoint) whose ODE makes the pairs (z, ODE(z))")
       ("reflow-steps", with_default(&o.reflow_steps), "reflow: the previous flow's Euler steps per pair")
       ("dataset", with_default(&o.dataset),
-       "grid25, 8gaussians, moons, rings, checkerboard, swiss_roll, pinwheel")
+       "grid25, 8gaussians, moons, rings, checkerboard, swiss_roll, pinwheel, or csv:FILE (your 2-D points, one a "
+       "row; drawn with replacement, and evaluated against the same points)")
       ("steps", with_default(&o.steps), "training steps (0: the method's budget, 4000; lmm 20000)")
       ("batch", with_default(&o.batch), "batch size N")
       ("width", with_default(&o.width), "mlp hidden width")
@@ -161,9 +162,12 @@ options parse_train(int argc, char** argv) {
   require_option(o.sinkhorn_epsilon > 0 && std::isfinite(o.sinkhorn_epsilon), "--sinkhorn-epsilon",
                  "a finite number > 0", o.sinkhorn_epsilon);
   try {
-    data::parse_toy(o.dataset);
-  } catch (const error&) {
-    usage_error("--dataset: expected one of " + fmt::format("{}", fmt::join(data::toy_names, ", ")) + ", got " + o.dataset);
+    data::dataset::parse(o.dataset, 2);
+  } catch (const error& e) {
+    if (o.dataset.rfind("csv:", 0) == 0)
+      usage_error("--dataset " + o.dataset + ": expected " + e.expected() + ", got " + e.actual());
+    usage_error("--dataset: expected one of " + fmt::format("{}", fmt::join(data::toy_names, ", ")) +
+                " or csv:FILE, got " + o.dataset);
   }
   try {
     nn::parse_activation(o.activation);

@@ -32,10 +32,10 @@ using denoiser_t = nn::denoiser<mlp_t>;
 using velocity_t = nn::velocity<mlp_t>;
 
 /// The pooled per-coordinate standard deviation of 20000 points of the dataset.
-double data_std(data::toy dataset, std::uint64_t seed) {
+double data_std(const data::dataset& dataset, std::uint64_t seed) {
   be::matrix x(2, 20000);
   random_stream rng = random_stream(seed).split(5);
-  data::toy_sampler<be>(dataset).sample(x, rng);
+  data::dataset_sampler<be>(dataset).sample(x, rng);
   double m[2] = {0, 0}, v = 0;
   for (index_t j = 0; j < x.cols(); ++j)
     for (index_t i = 0; i < 2; ++i) m[i] += x(i, j) / x.cols();
@@ -128,8 +128,9 @@ std::string consistency_json(const denoiser_t& den, be::const_view data, std::ui
 
 /// For mixture datasets: E‖D_θ − D*‖² against the exact denoiser, at every σ_i of Heun-18, on
 /// x ~ p_σ and on the model's own Heun iterates (the drift CDM addresses).
-std::string drift_json(const denoiser_t& den, data::toy dataset, be::const_view z, be::const_view data) {
-  const auto teacher = teachers::exact_denoiser<be>(dataset);
+std::string drift_json(const denoiser_t& den, const data::dataset& dataset, be::const_view z, be::const_view data) {
+  if (!dataset.toy()) return "";  // a user's point cloud has no exact denoiser here
+  const auto teacher = teachers::exact_denoiser<be>(*dataset.toy());
   if (!teacher) return "";
   const auto& exact = *teacher;
   const index_t n = std::min<index_t>(500, std::min(z.cols(), data.cols()));  // never past the buffers
@@ -171,11 +172,11 @@ std::vector<std::pair<std::string, std::vector<int>>> nfe_table_for(const method
 }
 
 template <class Model>
-int write_outputs(const Model& model, const method_entry& method, data::toy dataset, index_t n,
+int write_outputs(const Model& model, const method_entry& method, const data::dataset& dataset, index_t n,
                   const std::string& sampler, int steps, int grid_points, std::uint64_t seed, const std::string& out,
                   const std::string& json_head) {
   constexpr bool is_denoiser = std::is_same_v<Model, denoiser_t>;
-  data::toy_sampler<be> data_sampler(dataset);
+  data::dataset_sampler<be> data_sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
   be::matrix z(2, n), data_a(2, n), data_b(2, n), x(2, n);
   be::fill_normal(z, eval_rng);
@@ -186,7 +187,7 @@ int write_outputs(const Model& model, const method_entry& method, data::toy data
   const int nfe = draw(model, sampler, steps, z, x, seed, &trajectory, &times, grid_points);
   const auto main = measure(x, data_a, dataset);
   std::string json = "{\n" + json_head;
-  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n", data::to_string(dataset), n);
+  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n", dataset.name(), n);
   json += fmt::format("  \"mmd2_data_vs_data\": {:.6g},\n", evaluation::mmd2_unbiased<be>(data_b, data_a));
   json += fmt::format("  \"sampler\": \"{}\", \"sampler_steps\": {}, \"nfe\": {}, {},\n", sampler, steps, nfe, main.json());
   // Samples against NFE: Euler and the second-order sampler of the family.
@@ -246,7 +247,7 @@ int default_steps(const std::string& method) { return find_method(method).defaul
 }  // namespace
 
 int train_noised(const options& o) {
-  const data::toy dataset = data::parse_toy(o.dataset);
+  const data::dataset dataset = data::dataset::parse(o.dataset);
   const noised_config c{o.method, o.dataset, o.activation, o.width, o.depth, o.cond_dim, o.fourier_scale,
                        o.sigma_data > 0 ? o.sigma_data : data_std(dataset, o.seed)};
   const std::string sampler = o.sampler.empty() ? default_sampler(o.method) : o.sampler;
@@ -291,7 +292,7 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
   const auto& md = file.metadata;
   const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, checkpoint, 1)); };
   const noised_config c = config_of(md, checkpoint);
-  const data::toy dataset = data::parse_toy(c.dataset);
+  const data::dataset dataset = data::dataset::parse(c.dataset);
   const std::string sampler = sampler_arg.empty() ? default_sampler(c.method) : sampler_arg;
   if (!find_method(c.method).accepts_sampler(sampler))
     usage_error("--sampler: " + sampler + " does not apply to a " + c.method + " checkpoint");

@@ -26,7 +26,7 @@ struct one_step_sampling {
   double source_scale = 1;
   std::optional<schedule::karras_grid> grid;
   std::string sampler = "recursive";
-  int steps = 2;
+  int steps = 1;  // samples.csv holds f^steps(z): f(z) after training, as its printed summary says
 };
 
 /// SIGN Alg. 3 from x = σ_max ε (in x on entry) with K NFE: re-noised at the grid points of
@@ -44,9 +44,9 @@ int multistep(const net_t& net, const schedule::karras_grid& grid, int k, be::vi
 
 /// Samples recursive applications (and, for SIGN, Alg. 3) from z, evaluates them against fresh
 /// data and writes samples.csv, samples.png, trajectory.png and metrics.json.
-int write_outputs(const net_t& net, data::toy dataset, index_t n, const one_step_sampling& how, std::uint64_t seed,
+int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, const one_step_sampling& how, std::uint64_t seed,
                   const std::string& out, const std::string& json_head) {
-  data::toy_sampler<be> sampler(dataset);
+  data::dataset_sampler<be> sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
   be::matrix z(2, n), data_a(2, n), data_b(2, n);
   be::fill_normal(z, eval_rng, 0.0f, static_cast<float>(how.source_scale));
@@ -57,8 +57,11 @@ int write_outputs(const net_t& net, data::toy dataset, index_t n, const one_step
   const int evaluated = std::max(k, 4);
   const auto iterates = samplers::recursive(net, z, evaluated);
   std::string json = "{\n" + json_head;
-  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n  \"source_scale\": {},\n", data::to_string(dataset), n,
-                      how.source_scale);
+  const std::string held = how.sampler == "multistep" ? fmt::format("multistep, {} NFE", how.steps)
+                           : k == 1                    ? std::string("f(z)")
+                                                       : fmt::format("f^{}(z)", k);
+  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n  \"samples_csv\": \"{}\",\n  \"source_scale\": {},\n",
+                      dataset.name(), n, held, how.source_scale);
   json += fmt::format("  \"mmd2_data_vs_data\": {:.6g},\n", evaluation::mmd2_unbiased<be>(data_b, data_a));
   json += fmt::format("  \"idempotence_error\": {:.6g},\n", evaluation::idempotence_error(net, z));
   json += fmt::format("  \"reconstruction_error\": {:.6g},\n", evaluation::reconstruction_error(net, data_b));
@@ -67,7 +70,7 @@ int write_outputs(const net_t& net, data::toy dataset, index_t n, const one_step
   for (int step = 0; step < evaluated; ++step) {
     const auto q = measure(iterates[static_cast<std::size_t>(step)], data_a, dataset);
     json += fmt::format("    {{\"applications\": {}, {}}}{}\n", step + 1, q.json(), step + 1 < evaluated ? "," : "");
-    if (step == 0) summary = q.summary();
+    if (step == k - 1) summary = q.summary() + (k == 1 ? " for f(z)" : fmt::format(" for f^{}(z)", k));
   }
   json += "  ]";
   be::matrix samples(2, n);
@@ -101,7 +104,7 @@ int write_outputs(const net_t& net, data::toy dataset, index_t n, const one_step
     states.emplace_back(2, n);
     be::copy(z, states.back());
   }
-  for (int step = 0; step < k; ++step) {
+  for (int step = 0; step < std::max(k, 2); ++step) {  // at least z -> f(z) -> f(f(z))
     states.emplace_back(2, n);
     be::copy(iterates[static_cast<std::size_t>(step)], states.back());
   }
@@ -120,7 +123,7 @@ int train_one_step(const options& o) {
     how.source_scale = o.sigma_max;
     how.grid = schedule::karras_grid{.sigma_max = o.sigma_max, .steps = o.teacher_steps};
     how.sampler = o.sampler.empty() ? "recursive" : o.sampler;
-    how.steps = o.sample_steps > 0 ? o.sample_steps : (how.sampler == "recursive" ? 2 : 1);
+    how.steps = o.sample_steps > 0 ? o.sample_steps : 1;
   }
   be::matrix source;
   const host_sampler sample = [&](const std::vector<float>& parameters, be::const_view z, be::view out) {
@@ -132,7 +135,7 @@ int train_one_step(const options& o) {
   };
   const trained t = o.device == "cuda" ? train_one_step_cuda(o, sample) : train_one_step_on<be>(o, sample);
   load_parameters(host, t.parameters);
-  return write_outputs(host, data::parse_toy(o.dataset), o.samples, how, o.seed, o.out,
+  return write_outputs(host, data::dataset::parse(o.dataset), o.samples, how, o.seed, o.out,
                        fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
                                    "  \"train_seconds\": {:.4g},\n  \"coupling_seconds\": {:.4g},\n  \"recoveries\": {},\n",
                                    o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.coupling_seconds, t.report.recoveries));
@@ -145,7 +148,7 @@ int sample_one_step(const io::safetensors& file, const std::string& checkpoint, 
   const auto integer = [&](const char* key) {
     return static_cast<index_t>(train::metadata_integer(file.metadata, key, checkpoint, 1));
   };
-  const data::toy dataset = data::parse_toy(meta("dataset"));
+  const data::dataset dataset = data::dataset::parse(meta("dataset"));
   net_t net = make_one_step_net<be>(integer("width"), integer("depth"), meta("activation"), random_stream(0));
   const bool use_ema = train::load_weights(file, net, checkpoint, weights == "ema");
   one_step_sampling how{.sampler = sampler.empty() ? "recursive" : sampler, .steps = steps};

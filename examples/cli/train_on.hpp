@@ -19,7 +19,7 @@
 #include <fmt/format.h>
 
 #include "idemgen/backend/cpu.hpp"
-#include "idemgen/data/toy.hpp"
+#include "idemgen/data/dataset.hpp"
 #include "idemgen/io/output_directory.hpp"
 #include "idemgen/models/generator.hpp"
 #include "idemgen/train/checkpoint.hpp"
@@ -83,12 +83,12 @@ struct sample_quality {
   std::string json() const;     // "\"mmd2\": …, …" (no braces)
   std::string summary() const;  // "MMD² … , modes …/…"
 };
-sample_quality measure(be::const_view samples, be::const_view data, data::toy dataset);
+sample_quality measure(be::const_view samples, be::const_view data, const data::dataset& dataset);
 
 /// A fixed evaluation set (z and data, drawn from the seed) for the periodic eval.csv curve.
 struct eval_set {
   be::matrix z, data;
-  eval_set(std::uint64_t seed, data::toy dataset, index_t n);
+  eval_set(std::uint64_t seed, const data::dataset& dataset, index_t n);
 };
 
 /// Draws samples into `out` (host) from z with a model holding `parameters` (host floats): the
@@ -131,8 +131,8 @@ template <class Generator>
 trained train_and_save(Generator& gen, const options& o, const host_sampler& sample,
                        const std::vector<std::pair<std::string, std::string>>& metadata) {
   using B = typename Generator::backend_type;
-  const data::toy dataset = data::parse_toy(o.dataset);
-  data::toy_sampler<B> sampler(dataset);
+  const data::dataset dataset = data::dataset::parse(o.dataset);
+  data::dataset_sampler<B> sampler(dataset);
   random_stream data_rng = random_stream(o.seed).split(1);
   train::metadata meta = {{"method", o.method},
                           {"dataset", o.dataset},

@@ -138,6 +138,18 @@ inline void sample_toy_host(toy t, backend::host_matrix<double>& out, index_t n,
   }
 }
 
+namespace detail {
+/// Copies host doubles into a backend matrix of its scalar type through `converted` (reused).
+template <numeric_backend B>
+void upload(const backend::host_matrix<double>& host, std::vector<typename B::scalar>& converted,
+            typename B::view out) {
+  converted.resize(static_cast<std::size_t>(out.size()));
+  for (index_t e = 0; e < out.size(); ++e)
+    converted[static_cast<std::size_t>(e)] = static_cast<typename B::scalar>(host.data()[e]);
+  B::copy_from_host(converted.data(), out);
+}
+}  // namespace detail
+
 /// Fills a 2 × n backend matrix with points of `t`. Keeps its host buffers between calls.
 template <numeric_backend B>
 class toy_sampler {
@@ -147,10 +159,7 @@ class toy_sampler {
   void sample(typename B::view out, random_stream& rng) {
     idemgen::detail::require_dim("toy_sampler::sample", "out", "rows", 2, out.rows());
     sample_toy_host(toy_, host_, out.cols(), rng);
-    converted_.resize(out.size());
-    for (index_t e = 0; e < out.size(); ++e)
-      converted_[static_cast<std::size_t>(e)] = static_cast<typename B::scalar>(host_.data()[e]);
-    B::copy_from_host(converted_.data(), out);
+    detail::upload<B>(host_, converted_, out);
   }
 
  private:

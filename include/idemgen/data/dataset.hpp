@@ -1,0 +1,90 @@
+#pragma once
+// A training set named by a string: one of the toy distributions ("grid25", "moons", …; fresh
+// points on every draw) or a user's own points ("csv:FILE", one point a row, io::read_points_csv),
+// drawn uniformly with replacement. The same value samples training batches and the fresh data
+// the evaluation compares against (for a point cloud: its own points again, a training-set fit).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "idemgen/data/toy.hpp"
+#include "idemgen/io/csv.hpp"
+
+namespace idemgen::data {
+
+class dataset {
+ public:
+  /// "csv:FILE" or a toy name; throws invalid_argument (unknown name) or io_error (a CSV that is
+  /// missing, ragged, empty or not finite), and invalid_argument for a cloud of another dimension
+  /// than `dim` (0: any) or of fewer than 2 points.
+  static dataset parse(std::string_view spec, index_t dim = 0) {
+    dataset d;
+    d.name_ = std::string(spec);
+    if (spec.substr(0, 4) != "csv:") {
+      d.toy_ = parse_toy(spec);
+      d.dim_ = 2;
+      return d;
+    }
+    const std::string path(spec.substr(4));
+    auto cloud = std::make_shared<io::points>(io::read_points_csv(path));
+    if (dim > 0 && cloud->dim != dim)
+      throw invalid_argument("data::dataset", "csv", fmt::format("{} columns a row", dim),
+                             fmt::format("{} in {}", cloud->dim, path));
+    if (cloud->count < 2)
+      throw invalid_argument("data::dataset", "csv", "at least 2 points", fmt::format("{} in {}", cloud->count, path));
+    d.dim_ = cloud->dim;
+    d.cloud_ = std::move(cloud);
+    return d;
+  }
+
+  const std::string& name() const { return name_; }
+  index_t dim() const { return dim_; }
+  /// The toy distribution, when it is one.
+  std::optional<data::toy> toy() const { return toy_; }
+  /// The mixture components (grid25, 8gaussians) for mode coverage and exact denoisers.
+  std::optional<data::mixture> mixture() const { return toy_ ? mixture_of(*toy_) : std::nullopt; }
+  /// The stored points (d × n, column-major), when the set is a point cloud.
+  const io::points* points() const { return cloud_.get(); }
+
+  /// Fills a dim × n host buffer: fresh toy points, or cloud points drawn uniformly with
+  /// replacement (one block of `rng` per point).
+  void sample_host(backend::host_matrix<double>& out, index_t n, random_stream& rng) const {
+    if (toy_) return sample_toy_host(*toy_, out, n, rng);
+    out.resize(dim_, n);
+    const std::uint64_t first = rng.reserve(static_cast<std::uint64_t>(n));
+    for (index_t j = 0; j < n; ++j) {
+      const double u = uniform_open01<double>(philox_block_at(rng.key(), first + static_cast<std::uint64_t>(j)).v[0]);
+      const index_t row = std::min(cloud_->count - 1, static_cast<index_t>(u * static_cast<double>(cloud_->count)));
+      for (index_t i = 0; i < dim_; ++i) out(i, j) = cloud_->values[static_cast<std::size_t>(row * dim_ + i)];
+    }
+  }
+
+ private:
+  std::string name_;
+  index_t dim_ = 0;
+  std::optional<data::toy> toy_;
+  std::shared_ptr<const io::points> cloud_;
+};
+
+/// Fills a dim × n backend matrix from a dataset. Keeps its host buffers between calls.
+template <numeric_backend B>
+class dataset_sampler {
+ public:
+  explicit dataset_sampler(dataset d) : data_(std::move(d)) {}
+  const dataset& source() const { return data_; }
+  void sample(typename B::view out, random_stream& rng) {
+    idemgen::detail::require_dim("dataset_sampler::sample", "out", "rows", data_.dim(), out.rows());
+    data_.sample_host(host_, out.cols(), rng);
+    detail::upload<B>(host_, converted_, out);
+  }
+
+ private:
+  dataset data_;
+  backend::host_matrix<double> host_;
+  std::vector<typename B::scalar> converted_;
+};
+
+}  // namespace idemgen::data
