@@ -95,10 +95,15 @@ TEST_CASE("generator rejects data of the wrong dimension and networks that canno
                   invalid_argument);
 }
 
+namespace {
+models::ign<net_t> guarded_ign() {
+  return models::ign<net_t>(toy_net(8, 1), {}, {}, {.optimizer = {.lr = 1e-3, .weight_decay = 0}});
+}
+}  // namespace
+
 TEST_CASE("divergence guard: a non-finite step is not applied, state is restored, then it stops",
           "[generator][train]") {
-  models::ign<net_t> gen(toy_net(8, 1), {}, {}, {.optimizer = {.lr = 1e-3, .weight_decay = 0}});
-  fcpu::matrix x(2, 16);
+  models::ign<net_t> gen = guarded_ign();
   random_stream rng(1);
   long calls = 0;
   // Good data for 30 steps, then a finite but huge point whose distances overflow float: every
@@ -117,8 +122,7 @@ TEST_CASE("divergence guard: a non-finite step is not applied, state is restored
 
 TEST_CASE("divergence guard: a finite loss that explodes by orders of magnitude is a divergence too",
           "[generator][train]") {
-  models::ign<net_t> gen(toy_net(8, 1), {}, {}, {.optimizer = {.lr = 1e-3, .weight_decay = 0}});
-  fcpu::matrix x(2, 16);
+  models::ign<net_t> gen = guarded_ign();
   random_stream rng(1);
   long calls = 0;
   // Unit data for 30 steps, then data 10^4 times larger: every loss is finite, and ~10^8 times
@@ -133,7 +137,7 @@ TEST_CASE("divergence guard: a finite loss that explodes by orders of magnitude 
   CHECK(gen.steps() == 30);
   CHECK(gen.lr_scale() == Approx(0.25));
   // Off (explode_factor 0), the same run trains to the end on the huge data.
-  models::ign<net_t> off(toy_net(8, 1), {}, {}, {.optimizer = {.lr = 1e-3, .weight_decay = 0}});
+  models::ign<net_t> off = guarded_ign();
   rng = random_stream(1);
   calls = 0;
   const auto report = train::train(off, 16, next, {.steps = 40, .progress = false, .snapshot_every = 10,

@@ -38,9 +38,23 @@ def by_nfe(seeds):
     return {k: [b[k] for b in per_seed] for k in sorted(common)}
 
 
+def panels(count):
+    """One log-log panel a dataset, side by side."""
+    return plt.subplots(1, count, figsize=(6 * count, 4.8), squeeze=False)
+
+
+def finish_panels(fig, axes, path):
+    for ax in axes[0]:
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def quality_vs_nfe(data, path):
     datasets = list(data["results"])
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.8), squeeze=False)
+    fig, axes = panels(len(datasets))
     for ax, ds in zip(axes[0], datasets):
         for label in data["rows"]:
             curve = by_nfe(data["results"][ds][label])
@@ -50,16 +64,12 @@ def quality_vs_nfe(data, path):
             high = [max(curve[k]) - m for m, k in zip(means, ks)]
             ax.errorbar(ks, means, yerr=[low, high], marker="o", markersize=3, capsize=2, label=label)
         ax.set(xscale="log", yscale="log", xlabel="NFE", ylabel="MMD² (mean; bars: seed range)", title=ds)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    finish_panels(fig, axes, path)
 
 
 def quality_vs_time(data, path):
     datasets = list(data["results"])
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.8), squeeze=False)
+    fig, axes = panels(len(datasets))
     for ax, ds in zip(axes[0], datasets):
         for label in data["rows"]:
             seeds = data["results"][ds][label]
@@ -67,11 +77,7 @@ def quality_vs_time(data, path):
             nfe1 = [min(e[1] for e in r["entries"] if e[0] == 1) for r in seeds]
             ax.scatter(seconds, nfe1, s=18, label=label)
         ax.set(xscale="log", yscale="log", xlabel="training seconds", ylabel="NFE-1 MMD² (one point a seed)", title=ds)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    finish_panels(fig, axes, path)
 
 
 def read_points(path):

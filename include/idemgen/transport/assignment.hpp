@@ -94,7 +94,10 @@ class assignment_solver {
     std::vector<double>& price = w_;  // workspace until the searches start
     std::fill(price.begin(), price.end(), 0.0);
     owner_.assign(static_cast<std::size_t>(n), -1);
-    queue_.resize(static_cast<std::size_t>(n));
+    // A circular queue of the unassigned targets: n + 1 slots, so that a full queue (all n
+    // targets, at the start of a round) and an empty one (head == tail) differ.
+    const std::size_t slots = static_cast<std::size_t>(n) + 1;
+    queue_.resize(slots);
     const double final_eps = range * 1e-2 / static_cast<double>(n);
     long bids = 0;
     const long bid_cap = 16L * n;  // per round: the prices only need to be good, not final
@@ -105,7 +108,7 @@ class assignment_solver {
       long round_bids = 0;
       while (head != tail && round_bids < bid_cap) {
         const index_t j = queue_[head];
-        head = (head + 1) % static_cast<std::size_t>(n);
+        head = (head + 1) % slots;
         const S* column = c + j * n;
         double best = 0, second = 0;
         const index_t best_i = best_two(column, price.data(), n, best, second);
@@ -114,7 +117,7 @@ class assignment_solver {
         owner_[static_cast<std::size_t>(best_i)] = j;
         if (previous >= 0) {
           queue_[tail] = previous;
-          tail = (tail + 1) % static_cast<std::size_t>(n);
+          tail = (tail + 1) % slots;
         }
         ++round_bids;
       }
