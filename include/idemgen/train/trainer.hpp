@@ -117,7 +117,13 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
     try {
       r = gen.train_step(x);
       if (!r.finite) diverged = "a non-finite loss or gradient";
-      else if (!B::all_finite(net.parameters())) diverged = "a non-finite weight after the update";
+      // A non-finite weight shows in the next step's loss or input check; scanning the weights
+      // is needed only where the state is kept before that next step: a snapshot, a checkpoint
+      // and the last step.
+      else if (const long s = gen.steps();
+               (s % opt.snapshot_every == 0 || s >= opt.steps || (opt.checkpoint_every > 0 && s % opt.checkpoint_every == 0)) &&
+               !B::all_finite(net.parameters()))
+        diverged = "a non-finite weight after the update";
       else if (opt.explode_factor > 0 && std::abs(r.total) > opt.explode_factor * std::max(good.loss, 1.0))
         diverged = fmt::format("a loss of {:.3g} after {:.3g}", r.total, good.loss);
     } catch (const numeric_error& e) {  // a non-finite value met inside the step (a network's input check)
