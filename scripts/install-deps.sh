@@ -9,6 +9,11 @@
 #   scripts/install-deps.sh --ot-bench  the build dependencies and .venv-bench/ only
 #   scripts/install-deps.sh --plots  the build dependencies and a pinned matplotlib in .venv-bench/
 #                                    (the coupling benchmark's plots)
+#   scripts/install-deps.sh --torch  the build dependencies and .venv-torch/ (git-ignored) with
+#                                    pinned PyTorch, safetensors and NumPy from PyPI, for the test
+#                                    that loads checkpoints in PyTorch (python/idemgen_torch.py);
+#                                    about 5.5 GB, so skipped with a message when the disk has
+#                                    less than 12 GB free or the package index is unreachable
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev libboost-program-options-dev
@@ -21,7 +26,7 @@ fi
 # The OT peers, pinned, in the project's own virtual environment (skipped with a message when the
 # package index cannot be reached: the C++ benchmarks run without them).
 venv_install() {
-  local venv=.venv-bench
+  local venv=${VENV:-.venv-bench}
   cd "$(dirname "$0")/.."
   if [[ ! -x $venv/bin/python ]]; then
     python3 -m venv "$venv" || { echo "install-deps: python3 -m venv failed; no $venv" >&2; return 0; }
@@ -33,6 +38,16 @@ venv_peers() {
   case "${1:-}" in
     --bench | --ot-bench) venv_install numpy==2.4.6 scipy==1.17.1 pot==0.9.7.post1 lap==0.5.13 ;;
     --plots) venv_install numpy==2.4.6 matplotlib==3.11.2 ;;
+    --torch)
+      cd "$(dirname "$0")/.."
+      if "${VENV_TORCH_PYTHON:-.venv-torch/bin/python}" -c "import torch, safetensors, numpy" 2>/dev/null; then return 0; fi
+      local free_kb
+      free_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
+      if (( free_kb < 12 * 1024 * 1024 )); then
+        echo "install-deps: under 12 GB free; no .venv-torch (its test will be skipped)" >&2
+        return 0
+      fi
+      VENV=.venv-torch venv_install torch==2.15.0 safetensors==0.8.0 numpy==2.4.6 ;;
   esac
 }
 

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+[[ "${1:-}" == "--sanitize" ]] || scripts/install-deps.sh --torch  # the PyTorch loading test; skipped without it
 if [[ "${1:-}" == "--sanitize" ]]; then
   cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Release -DIDEMGEN_BUILD_TESTS=ON -DIDEMGEN_BUILD_EXAMPLES=ON \
         -DIDEMGEN_BUILD_BENCH=OFF -DIDEMGEN_WITH_CUDA=OFF -DIDEMGEN_SANITIZE=ON

@@ -171,6 +171,12 @@ TEST_CASE("a checkpoint of another architecture is rejected before anything is l
   train::save_checkpoint(path, a);
   gen_t wider(net_t({.input_dim = 2, .output_dim = 2, .hidden = {32, 16}}, 3));
   const float first = wider.net().parameters()[0];
+  CHECK_THROWS_WITH(train::load_checkpoint(path, wider), Catch::Contains("network") && Catch::Contains("[32, 16]"));
+  CHECK(wider.net().parameters()[0] == first);
+  // Without the description (a file of another writer), the tensors' shapes still say so.
+  auto file = io::read_safetensors(path);
+  file.metadata.erase("network");
+  io::write_safetensors(path, file);
   CHECK_THROWS_WITH(train::load_checkpoint(path, wider), Catch::Contains("params.layers.0.weight"));
   CHECK(wider.net().parameters()[0] == first);
 }

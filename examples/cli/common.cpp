@@ -150,12 +150,13 @@ std::vector<std::string> with_resumed_options(int argc, char** argv) {
   return args;
 }
 
-std::string config_json(const std::string& command, const po::variables_map& vm) {
+std::string config_json(const std::string& command, const po::variables_map& vm, const std::set<std::string>& leave_out) {
   std::string json = fmt::format(
       "{{\n  \"program\": \"idemgen {}\",\n  \"version\": \"{}.{}.{}\",\n  \"commit\": \"{}\",\n  \"options\": {{", command,
       IDEMGEN_VERSION_MAJOR, IDEMGEN_VERSION_MINOR, IDEMGEN_VERSION_PATCH, IDEMGEN_COMMIT);
   bool first = true;
   for (const auto& [name, entry] : vm) {
+    if (leave_out.count(name)) continue;
     const boost::any& v = entry.value();
     std::string text;
     if (const auto* s = boost::any_cast<std::string>(&v)) text = io::json_quote(*s);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,8 +43,10 @@ po::variables_map parse_or_exit(const po::options_description& desc, int argc, c
 /// argv, and with --resume DIR every option of DIR/config.json the command line does not give
 /// itself (and --out DIR): a resumed run is the same run unless an option says otherwise.
 std::vector<std::string> with_resumed_options(int argc, char** argv);
-/// Every option of a parsed command line, defaults included, with the program's version, as JSON.
-std::string config_json(const std::string& command, const po::variables_map& vm);
+/// Every option of a parsed command line (but `leave_out`), defaults included, with the program's
+/// version, as JSON.
+std::string config_json(const std::string& command, const po::variables_map& vm,
+                        const std::set<std::string>& leave_out = {});
 std::vector<double> to_host(be::const_view v);
 
 
@@ -61,10 +64,10 @@ int train_noised(const options& o);
 /// `idemgen sample`: checks everything, then start_output_directory(out, config), then writes.
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
                     const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out,
-                    const std::string& config);
+                    const std::string& config, bool save_noise);
 int sample_noised(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
                   const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out,
-                  const std::string& config);
+                  const std::string& config, bool save_noise);
 /// Creates the output directory and writes its config.json (io_error on any failure).
 void start_output_directory(const std::string& out, const std::string& config);
 

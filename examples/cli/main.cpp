@@ -139,7 +139,11 @@ options parse_train(int argc, char** argv) {
   std::vector<std::string> args = with_resumed_options(argc, argv);
   std::vector<char*> arg_pointers;
   for (std::string& a : args) arg_pointers.push_back(a.data());
-  o.config = config_json("train", parse_or_exit(desc, static_cast<int>(arg_pointers.size()), arg_pointers.data()));
+  const po::variables_map vm = parse_or_exit(desc, static_cast<int>(arg_pointers.size()), arg_pointers.data());
+  o.config = config_json("train", vm);
+  // The checkpoint's copy leaves out where the run lives and how it was started, so that a run
+  // resumed is the same file as the run never stopped.
+  o.model_config = config_json("train", vm, {"out", "resume", "force"});
   o.resume = !resume_dir.empty();
   if (o.resume && std::filesystem::path(o.out).lexically_normal() != std::filesystem::path(resume_dir).lexically_normal())
     usage_error("--out: --resume " + resume_dir + " continues in " + resume_dir + ", got --out " + o.out);
@@ -250,7 +254,7 @@ int sample_command(int argc, char** argv) {
   index_t n = 2500;
   int steps = 0, threads = 2;
   std::uint64_t seed = 0;
-  bool force = false;
+  bool force = false, save_noise = false;
   po::options_description desc("idemgen sample: draw samples from a trained model again");
   desc.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&checkpoint)->required(), "model.safetensors written by 'idemgen train'")
@@ -263,7 +267,9 @@ int sample_command(int argc, char** argv) {
       ("seed", with_default(&seed), "random seed for z")
       ("threads", with_default(&threads), "CPU threads")
       ("out", po::value(&out)->required(), "output directory (new or empty)")
-      ("force", po::bool_switch(&force), "replace an earlier run's files in --out (other files are kept)");
+      ("force", po::bool_switch(&force), "replace an earlier run's files in --out (other files are kept)")
+      ("save-noise", po::bool_switch(&save_noise),
+       "also write noise.csv: the z each sample starts from (one-step: f's input; noised: the unit noise)");
   const std::string config = config_json("sample", parse_or_exit(desc, argc, argv));
   require_option(n > 1 && n <= (1 << 22), "--n", "an integer in [2, 2^22]", n);
   require_option(steps >= 0 && steps <= 100000, "--steps", "an integer in [0, 100000]", steps);
@@ -274,10 +280,10 @@ int sample_command(int argc, char** argv) {
   // Read and check everything before creating the output directory.
   const io::safetensors file = io::read_safetensors(checkpoint);
   const std::string method = train::metadata_string(file.metadata, "method", checkpoint);
-  if (is_noised(method)) return sample_noised(file, checkpoint, n, steps, sampler, weights, seed, out, config);
+  if (is_noised(method)) return sample_noised(file, checkpoint, n, steps, sampler, weights, seed, out, config, save_noise);
   if (!sampler.empty() && !find_method(method).accepts_sampler(sampler))
     usage_error("--sampler: " + sampler + " does not apply to a " + method + " checkpoint");
-  return sample_one_step(file, checkpoint, n, std::max(steps, 1), sampler, weights, seed, out, config);
+  return sample_one_step(file, checkpoint, n, std::max(steps, 1), sampler, weights, seed, out, config, save_noise);
 }
 
 }  // namespace

@@ -174,7 +174,7 @@ std::vector<std::pair<std::string, std::vector<int>>> nfe_table_for(const method
 template <class Model>
 int write_outputs(const Model& model, const method_entry& method, const data::dataset& dataset, index_t n,
                   const std::string& sampler, int steps, int grid_points, std::uint64_t seed, const std::string& out,
-                  const std::string& json_head) {
+                  const std::string& json_head, bool save_noise = false) {
   constexpr bool is_denoiser = std::is_same_v<Model, denoiser_t>;
   data::dataset_sampler<be> data_sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
@@ -223,6 +223,7 @@ int write_outputs(const Model& model, const method_entry& method, const data::da
   io::write_atomically(out + "/metrics.json", [&](std::ostream& s) { s << json; });
   const auto h = to_host(x);
   io::write_samples_csv(out + "/samples.csv", h.data(), 2, n);
+  if (save_noise) io::write_samples_csv(out + "/noise.csv", to_host(z).data(), 2, n);  // unit ε: x starts at σ_max ε (t = 0: ε)
   write_samples_png(out + "/samples.png", x, data_a);
   // σ-models start at σ_max z, far outside the data's box: show the states from σ <= σ_d on.
   std::vector<be::matrix> shown;
@@ -288,7 +289,7 @@ int train_noised(const options& o) {
 
 int sample_noised(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
                   const std::string& sampler_arg, const std::string& weights, std::uint64_t seed, const std::string& out,
-                  const std::string& config) {
+                  const std::string& config, bool save_noise) {
   const auto& md = file.metadata;
   const auto integer = [&](const char* key) { return static_cast<index_t>(train::metadata_integer(md, key, checkpoint, 1)); };
   const noised_config c = config_of(md, checkpoint);
@@ -309,12 +310,12 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
     velocity_t vel(make_noised_net<be>(c, random_stream(0)));
     const bool ema = train::load_weights(file, vel, checkpoint, weights == "ema");
     start_output_directory(out, config);
-    return write_outputs(vel, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema));
+    return write_outputs(vel, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema), save_noise);
   }
   denoiser_t den(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data));
   const bool ema = train::load_weights(file, den, checkpoint, weights == "ema");
   start_output_directory(out, config);
-  return write_outputs(den, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema));
+  return write_outputs(den, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema), save_noise);
 }
 
 }  // namespace idemgen::cli

@@ -45,7 +45,7 @@ int multistep(const net_t& net, const schedule::karras_grid& grid, int k, be::vi
 /// Samples recursive applications (and, for SIGN, Alg. 3) from z, evaluates them against fresh
 /// data and writes samples.csv, samples.png, trajectory.png and metrics.json.
 int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, const one_step_sampling& how, std::uint64_t seed,
-                  const std::string& out, const std::string& json_head) {
+                  const std::string& out, const std::string& json_head, bool save_noise = false) {
   data::dataset_sampler<be> sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
   be::matrix z(2, n), data_a(2, n), data_b(2, n);
@@ -98,6 +98,7 @@ int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, con
   io::write_atomically(out + "/metrics.json", [&](std::ostream& s) { s << json; });
   const auto last = to_host(samples);
   io::write_samples_csv(out + "/samples.csv", last.data(), 2, n);
+  if (save_noise) io::write_samples_csv(out + "/noise.csv", to_host(z).data(), 2, n);  // f's input, source_scale · ε
   write_samples_png(out + "/samples.png", samples, data_a);
   std::vector<be::matrix> states;
   if (how.source_scale == 1) {  // σ_max ε lies far outside the data's box: show f's iterates only
@@ -143,7 +144,7 @@ int train_one_step(const options& o) {
 
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
                     const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out,
-                    const std::string& config) {
+                    const std::string& config, bool save_noise) {
   const auto meta = [&](const char* key) { return train::metadata_string(file.metadata, key, checkpoint); };
   const auto integer = [&](const char* key) {
     return static_cast<index_t>(train::metadata_integer(file.metadata, key, checkpoint, 1));
@@ -166,7 +167,8 @@ int sample_one_step(const io::safetensors& file, const std::string& checkpoint, 
   return write_outputs(net, dataset, n, how, seed, out,
                        fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n  \"sampler\": \"{}\", "
                                    "\"sampler_steps\": {},\n",
-                                   meta("method"), io::json_quote(checkpoint), use_ema ? "ema" : "raw", how.sampler, steps));
+                                   meta("method"), io::json_quote(checkpoint), use_ema ? "ema" : "raw", how.sampler, steps),
+                       save_noise);
 }
 
 }  // namespace idemgen::cli

@@ -62,6 +62,7 @@ struct options {
   bool resume = false;  // --resume DIR: continue the run in out (= DIR) from its model.safetensors
   long checkpoint_every = 1000;  // DIR/model.safetensors every N steps (0: at the end only)
   std::string config;   // config.json: every option of the command line, defaults included
+  std::string model_config;  // the checkpoint's "config": the same without --out, --resume, --force
 };
 
 bool is_noised(const std::string& method);
@@ -170,6 +171,7 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
   const auto save = [&] {
     train::metadata m = meta;
     m["data_rng_next_block"] = std::to_string(data_rng.next_block());
+    m["config"] = o.model_config;  // every option, defaults included: loss weights, EMA, clipping, steps
     train::save_checkpoint(checkpoint_path, gen, m);
   };
   const auto host_parameters = [&gen] {

@@ -6,10 +6,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "idemgen/io/atomic_file.hpp"
+#include "idemgen/io/read_file.hpp"
 
 namespace idemgen::io {
 
@@ -34,15 +37,13 @@ struct points {
   std::vector<double> values;
 };
 
-/// Reads one point per line, comma-separated numbers; a first line that does not start with a
-/// number is a header. Every row must have the same number of finite fields. A missing file, a
-/// directory, an empty file, a ragged row or a field that is not a finite number → io_error
-/// naming the file and line.
-inline points read_points_csv(const std::string& path) {
+/// Points from CSV text: one point per line, comma-separated numbers; a first line that does not
+/// start with a number is a header. Every row must have the same number of finite fields. An
+/// empty text, a ragged row or a field that is not a finite number → io_error naming `path` and
+/// the line (tests/fuzz/fuzz_csv.cpp).
+inline points parse_points_csv(std::string_view text, const std::string& path) {
   const char* where = "io::read_points_csv";
-  if (std::filesystem::is_directory(path)) throw io_error(where, "path", "a CSV file", path + " is a directory");
-  std::ifstream in(path);
-  if (!in) throw io_error(where, "path", "a readable CSV file", path);
+  std::istringstream in{std::string(text)};
   points p;
   std::string line;
   long line_no = 0;
@@ -78,6 +79,11 @@ inline points read_points_csv(const std::string& path) {
   }
   if (p.count == 0) throw io_error(where, "file", "at least one point", path + " has none");
   return p;
+}
+
+/// parse_points_csv of a regular file (a directory, FIFO or device is io_error, unread).
+inline points read_points_csv(const std::string& path) {
+  return parse_points_csv(read_regular_file(path, "io::read_points_csv"), path);
 }
 
 }  // namespace idemgen::io

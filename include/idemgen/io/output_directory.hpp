@@ -12,9 +12,9 @@
 namespace idemgen::io {
 
 /// The files a run of the idemgen program writes into its output directory.
-inline constexpr std::array<std::string_view, 8> run_files = {
+inline constexpr std::array<std::string_view, 9> run_files = {
     "samples.csv", "samples.png", "trajectory.png", "log.csv", "eval.csv", "metrics.json", "model.safetensors",
-    "config.json"};
+    "config.json", "noise.csv"};
 
 /// Checks `path` can take a new run's files: absent, or an empty directory; with `replace`, a
 /// directory whose earlier run files (run_files) are removed now so none is left stale beside

@@ -13,9 +13,11 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "idemgen/io/atomic_file.hpp"
+#include "idemgen/io/read_file.hpp"
 #include "idemgen/io/json.hpp"
 
 namespace idemgen::io {
@@ -91,26 +93,18 @@ inline void write_safetensors(const std::string& path, const safetensors& file) 
   });
 }
 
-inline safetensors read_safetensors(const std::string& path) {
+/// A safetensors file from its bytes; `path` names it in errors. Every length, offset and shape
+/// is checked against `content` before it is used (tests/fuzz/fuzz_safetensors.cpp).
+inline safetensors parse_safetensors(std::string_view content, const std::string& path) {
   const auto bad = [&](std::string expected, std::string actual) {
     return io_error("io::read_safetensors", path, std::move(expected), std::move(actual));
   };
-  // A directory, FIFO or device (/dev/zero) is refused before reading: only a regular file has
-  // a length to check the header against.
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw bad("a regular file", std::filesystem::is_directory(path, ec) ? "a directory"
-                                : std::filesystem::exists(path, ec)     ? "a device, FIFO or socket"
-                                                                        : "no such file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw bad("a readable file", "cannot open");
-  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (content.size() < 8) throw bad("at least 8 bytes (header length)", fmt::format("{} bytes", content.size()));
   std::uint64_t n = 0;
   for (int b = 7; b >= 0; --b) n = (n << 8) | static_cast<unsigned char>(content[static_cast<std::size_t>(b)]);
   if (n > content.size() - 8 || n > (100u << 20))
     throw bad(fmt::format("a header of at most {} bytes", content.size() - 8), fmt::format("{} bytes", n));
-  const json_value root = json_parser(std::string_view(content).substr(8, n), path).parse();
+  const json_value root = json_parser(content.substr(8, n), path).parse();
   if (!root.is_object()) throw bad("a JSON object header", "another JSON value");
   const std::size_t data_begin = 8 + n, data_size = content.size() - data_begin;
   safetensors file;
@@ -174,6 +168,11 @@ inline safetensors read_safetensors(const std::string& path) {
   }
   if (covered != data_size) throw bad(fmt::format("{} data bytes", covered), fmt::format("{} bytes", data_size));
   return file;
+}
+
+/// Reads and checks a safetensors file: io_error for anything but a complete, consistent one.
+inline safetensors read_safetensors(const std::string& path) {
+  return parse_safetensors(read_regular_file(path, "io::read_safetensors"), path);
 }
 
 }  // namespace idemgen::io

@@ -38,6 +38,14 @@ class denoiser : public wrapped_network<Net> {
   const Schedule& schedule() const { return schedule_; }
   using wrapped_network<Net>::dim;
 
+  /// The architecture as JSON (see mlp::describe): EDM's preconditioning with σ_d around F.
+  std::string describe() const requires requires(const Net& n, const Schedule& s) { n.describe(); s.sigma_data; s.sigma_max; s.sigma_min; s.rho; } {
+    return fmt::format(R"({{"type": "edm_denoiser", "schedule": "{}", "sigma_data": {}, "sigma_min": {}, "sigma_max": {}, )"
+                       R"("rho": {}, "net": {}}})",
+                       Schedule::name, schedule_.sigma_data, schedule_.sigma_min, schedule_.sigma_max, schedule_.rho,
+                       net_.describe());
+  }
+
   /// D(x; σ) for x (dim × batch) and σ (1 × batch, every σ > 0).
   const_view forward(const_view x, const_view sigma, cache& c) const {
     idemgen::detail::require_shape(sigma.rows() == 1 && sigma.cols() == x.cols(), "denoiser::forward", "sigma",

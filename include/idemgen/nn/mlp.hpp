@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "idemgen/nn/dense.hpp"
@@ -70,6 +71,24 @@ class mlp : public network_base<mlp<B>, B> {
   index_t output_dim() const { return opt_.output_dim; }
   index_t cond_rows() const { return opt_.cond.dim > 0 ? 1 : 0; }
   const mlp_options& options() const { return opt_; }
+
+  /// The architecture as JSON, enough to rebuild the network elsewhere (python/idemgen_torch.py):
+  /// layers.k is y = act(W x + V e + b), e the conditioning row's embedding (layer 0 only).
+  std::string describe() const {
+    std::string hidden;
+    for (std::size_t k = 0; k < opt_.hidden.size(); ++k) hidden += fmt::format("{}{}", k ? ", " : "", opt_.hidden[k]);
+    std::string json = fmt::format(
+        R"({{"type": "mlp", "input_dim": {}, "output_dim": {}, "hidden": [{}], "activation": "{}", "negative_slope": {})",
+        opt_.input_dim, opt_.output_dim, hidden, to_string(opt_.act.kind), opt_.act.negative_slope);
+    if (opt_.cond.dim > 0)
+      json += fmt::format(R"(, "embedding": {{"kind": "{}", "dim": {}}})", to_string(opt_.cond.kind), opt_.cond.dim);
+    return json + "}";
+  }
+  /// Named non-trainable tensors (PyTorch's buffers): the embedding's frequencies.
+  std::vector<std::pair<std::string, const_view>> buffers() const {
+    if (!embed_) return {};
+    return {{"embedding.frequencies", const_view(embed_->frequencies())}};
+  }
 
   using base::forward;
 

@@ -16,6 +16,7 @@
 namespace idemgen::nn {
 
 enum class embedding_kind { positional, fourier };
+inline const char* to_string(embedding_kind k) { return k == embedding_kind::positional ? "positional" : "fourier"; }
 
 /// How a network embeds its conditioning row. dim == 0 means the network takes no conditioning.
 struct conditioning {
@@ -51,6 +52,8 @@ class noise_embedding {
   }
 
   index_t dim() const { return dim_; }
+  /// The angular frequencies (dim/2 × 1; 2π folded in for fourier): a buffer, not a parameter.
+  const typename B::matrix& frequencies() const { return frequencies_; }
 
   /// out (dim × batch) from the conditioning row c (1 × batch).
   void forward(const_view c, typename B::view out) const {

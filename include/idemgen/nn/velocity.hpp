@@ -24,6 +24,11 @@ class velocity : public wrapped_network<Net> {
 
   const Schedule& schedule() const { return schedule_; }
 
+  /// The architecture as JSON (see mlp::describe): v(x, t) = F(x, t).
+  std::string describe() const requires requires(const Net& n) { n.describe(); } {
+    return fmt::format(R"({{"type": "velocity", "schedule": "{}", "net": {}}})", Schedule::name, this->net_.describe());
+  }
+
   /// v(x, t) for x (dim × batch) and t (1 × batch).
   typename B::const_view forward(typename B::const_view x, typename B::const_view t, cache& c) const {
     return this->net_.forward(x, t, c);

@@ -45,6 +45,8 @@ class wrapped_network {
   typename backend_type::view gradients() { return net_.gradients(); }
   void zero_grad() { net_.zero_grad(); }
   decltype(auto) parameter_blocks() const { return net_.parameter_blocks(); }  // named, for checkpoints
+  /// The wrapped network's buffers (checkpoints write them beside the parameters).
+  auto buffers() const requires requires(const Net& n) { n.buffers(); } { return net_.buffers(); }
 
  protected:
   Net net_;

@@ -7,12 +7,15 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "idemgen/core/errors.hpp"
 #include "idemgen/io/safetensors.hpp"
-#include "idemgen/train/checkpoint.hpp"
+#include "idemgen/train/checkpoint_layout.hpp"
+#include "idemgen/train/checkpoint_metadata.hpp"
 
 namespace idemgen::teachers {
 
@@ -27,6 +30,15 @@ struct pair_set {
   index_t dim() const { return z.rows(); }
 };
 
+namespace detail {
+template <numeric_backend B>
+io::tensor to_tensor(typename B::const_view v, std::vector<std::int64_t> shape) {
+  std::vector<typename B::scalar> host(static_cast<std::size_t>(v.size()));
+  B::copy_to_host(v, host.data());
+  return io::tensor::from(host.data(), std::move(shape));
+}
+}  // namespace detail
+
 template <numeric_backend B>
 void write_pairs(const std::string& path, typename B::const_view z, typename B::const_view y,
                  std::map<std::string, std::string> metadata) {
@@ -40,14 +52,15 @@ void write_pairs(const std::string& path, typename B::const_view z, typename B::
   f.metadata["pairs"] = std::to_string(z.cols());
   f.metadata["dim"] = std::to_string(z.rows());
   const std::vector<std::int64_t> shape = {z.cols(), z.rows()};
-  f.tensors["z"] = train::detail::to_tensor<B>(z, shape);
-  f.tensors["y"] = train::detail::to_tensor<B>(y, shape);
+  f.tensors["z"] = detail::to_tensor<B>(z, shape);
+  f.tensors["y"] = detail::to_tensor<B>(y, shape);
   io::write_safetensors(path, f);
 }
 
+/// The pairs of a pair file already read (`path` names it in errors): io_error unless it is one,
+/// with both tensors [pairs, dim] and finite.
 template <numeric_backend B>
-pair_set<B> read_pairs(const std::string& path) {
-  const io::safetensors f = io::read_safetensors(path);
+pair_set<B> pairs_from(const io::safetensors& f, const std::string& path) {
   const auto format = f.metadata.find("format");
   if (format == f.metadata.end() || format->second != pair_format)
     throw io_error("teachers::read_pairs", path, pair_format, format == f.metadata.end() ? "no format" : format->second);
@@ -63,11 +76,18 @@ pair_set<B> read_pairs(const std::string& path) {
   }
   p.z.resize(d, n);
   p.y.resize(d, n);
-  train::detail::from_tensor<B>(f.tensors.at("z"), p.z, "z", path);
-  train::detail::from_tensor<B>(f.tensors.at("y"), p.y, "y", path);
+  for (auto [name, target] : {std::pair{"z", &p.z}, std::pair{"y", &p.y}}) {
+    const auto values = f.tensors.at(name).template values<typename B::scalar>();
+    B::copy_from_host(values.data(), *target);
+  }
   if (!B::all_finite(p.z) || !B::all_finite(p.y))
     throw io_error("teachers::read_pairs", path, "finite pairs", "NaN or Inf");
   return p;
+}
+
+template <numeric_backend B>
+pair_set<B> read_pairs(const std::string& path) {
+  return pairs_from<B>(io::read_safetensors(path), path);
 }
 
 }  // namespace idemgen::teachers
