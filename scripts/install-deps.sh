@@ -16,9 +16,10 @@
 #                                    less than 12 GB free or the package index is unreachable
 set -euo pipefail
 
-packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev libboost-program-options-dev
+packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev nlohmann-json3-dev libboost-program-options-dev
           libstb-dev catch2 libbenchmark-dev zlib1g-dev libopenblas-openmp-dev
-          python3)  # the coupling benchmark's driver (its CTest test) and the main job's summary
+          python3  # the coupling benchmark's driver (its CTest test) and the main job's summary
+          clang libclang-rt-14-dev)  # the libFuzzer harnesses of the readers (tests/fuzz/)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-torch python3-pot python3-scipy python3-numpy)
 fi

@@ -125,25 +125,26 @@ std::vector<std::string> with_resumed_options(int argc, char** argv) {
   }
   if (dir.empty()) return args;
   const std::string path = dir + "/config.json";
-  io::json_value config;
+  io::json config;
   try {
-    std::ifstream in(path);
-    if (!in || !std::filesystem::is_regular_file(path)) throw io_error("--resume", dir, "a run directory with config.json", "none");
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    config = io::json_parser(text, path).parse();
+    config = io::parse_json(io::read_regular_file(path, "--resume"), path);
   } catch (const error& e) {
     usage_error("--resume " + dir + ": expected a run directory with a readable config.json, got " + e.actual());
   }
-  if (!config.is_object() || !config.object().count("options") || !config.object().at("options").is_object())
+  if (!config.is_object() || !config.contains("options") || !config["options"].is_object())
     usage_error("--resume " + dir + ": expected a config.json with \"options\", got another file");
-  for (const auto& [name, value] : config.object().at("options").object()) {
+  for (const auto& [name, value] : config["options"].items()) {
     if (given.count(name) || name == "resume" || name == "force" || name == "out" || name == "help") continue;
-    if (const auto* b = std::get_if<bool>(&value.v)) {
-      if (*b) args.push_back("--" + name);
+    if (value.is_boolean()) {
+      if (value.get<bool>()) args.push_back("--" + name);
     } else if (value.is_string()) {
-      args.insert(args.end(), {"--" + name, value.string()});
+      args.insert(args.end(), {"--" + name, value.get<std::string>()});
+    } else if (value.is_number_unsigned()) {
+      args.insert(args.end(), {"--" + name, fmt::format("{}", value.get<std::uint64_t>())});
+    } else if (value.is_number_integer()) {
+      args.insert(args.end(), {"--" + name, fmt::format("{}", value.get<std::int64_t>())});
     } else if (value.is_number()) {
-      args.insert(args.end(), {"--" + name, fmt::format("{}", value.number())});
+      args.insert(args.end(), {"--" + name, fmt::format("{}", value.get<double>())});
     }
   }
   if (!given.count("out")) args.insert(args.end(), {"--out", dir});

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "idemgen/core/config.hpp"
+#include "idemgen/core/errors.hpp"
 #include "idemgen/io/atomic_file.hpp"
 #include "idemgen/io/read_file.hpp"
 

@@ -104,48 +104,51 @@ inline safetensors parse_safetensors(std::string_view content, const std::string
   for (int b = 7; b >= 0; --b) n = (n << 8) | static_cast<unsigned char>(content[static_cast<std::size_t>(b)]);
   if (n > content.size() - 8 || n > (100u << 20))
     throw bad(fmt::format("a header of at most {} bytes", content.size() - 8), fmt::format("{} bytes", n));
-  const json_value root = json_parser(content.substr(8, n), path).parse();
+  const json root = parse_json(content.substr(8, n), path);
   if (!root.is_object()) throw bad("a JSON object header", "another JSON value");
   const std::size_t data_begin = 8 + n, data_size = content.size() - data_begin;
   safetensors file;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
-  for (const auto& [name, entry] : root.object()) {
+  for (const auto& item : root.items()) {
+    const std::string& name = item.key();  // not a structured binding: the lambda below captures it
+    const json& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) throw bad("__metadata__ as an object", "another JSON value");
-      for (const auto& [k, v] : entry.object()) {
+      for (const auto& [k, v] : entry.items()) {
         if (!v.is_string()) throw bad("string metadata values", fmt::format("a non-string for '{}'", k));
-        file.metadata[k] = v.string();
+        file.metadata[k] = v.get<std::string>();
       }
       continue;
     }
     if (!entry.is_object()) throw bad("an object for tensor '" + name + "'", "another JSON value");
-    const auto& o = entry.object();
-    const auto field = [&](const char* key) -> const json_value& {
-      const auto it = o.find(key);
-      if (it == o.end()) throw bad(fmt::format("'{}' in tensor '{}'", key, name), "missing");
-      return it->second;
+    const auto field = [&](const char* key) -> const json& {
+      const auto it = entry.find(key);
+      if (it == entry.end()) throw bad(fmt::format("'{}' in tensor '{}'", key, name), "missing");
+      return *it;
     };
+    const auto number = [](const json& j) { return j.get<double>(); };
     tensor t;
-    if (!field("dtype").is_string() || (field("dtype").string() != "F32" && field("dtype").string() != "F64"))
+    const json& dtype = field("dtype");
+    if (!dtype.is_string() || (dtype != "F32" && dtype != "F64"))
       throw bad(fmt::format("dtype F32 or F64 for '{}'", name), "another dtype");
-    t.dtype = field("dtype").string();
+    t.dtype = dtype.get<std::string>();
     if (!field("shape").is_array()) throw bad("a shape array for '" + name + "'", "another JSON value");
     // Every dimension, and their product, bounded by the data section before any arithmetic on
     // them: a shape can never overflow or wrap its byte count.
-    const double max_elements = static_cast<double>(data_size) / (field("dtype").string() == "F32" ? 4 : 8);
+    const double max_elements = static_cast<double>(data_size) / (t.dtype == "F32" ? 4 : 8);
     double elements = 1;
-    for (const auto& d : field("shape").array()) {
-      if (!d.is_number() || !(d.number() >= 0) || d.number() > 1e12 || d.number() != std::floor(d.number()))
+    for (const auto& d : field("shape")) {
+      if (!d.is_number() || !(number(d) >= 0) || number(d) > 1e12 || number(d) != std::floor(number(d)))
         throw bad("non-negative integer dimensions for '" + name + "'", "another value");
-      elements *= d.number();
+      elements *= number(d);
       if (elements > max_elements)
         throw bad(fmt::format("a shape within the {} data bytes for '{}'", data_size, name), "a larger shape");
-      t.shape.push_back(static_cast<std::int64_t>(d.number()));
+      t.shape.push_back(static_cast<std::int64_t>(number(d)));
     }
     const auto& off = field("data_offsets");
-    if (!off.is_array() || off.array().size() != 2 || !off.array()[0].is_number() || !off.array()[1].is_number())
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number() || !off[1].is_number())
       throw bad("data_offsets [begin, end] for '" + name + "'", "another value");
-    const double b = off.array()[0].number(), e = off.array()[1].number();
+    const double b = number(off[0]), e = number(off[1]);
     const std::size_t width = t.dtype == "F32" ? 4 : 8;
     if (!(b >= 0) || !(e >= b) || e > static_cast<double>(data_size) || b != std::floor(b) || e != std::floor(e))
       throw bad(fmt::format("offsets within the {} data bytes for '{}'", data_size, name),
