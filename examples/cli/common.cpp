@@ -152,26 +152,23 @@ std::vector<std::string> with_resumed_options(int argc, char** argv) {
 }
 
 std::string config_json(const std::string& command, const po::variables_map& vm, const std::set<std::string>& leave_out) {
-  std::string json = fmt::format(
-      "{{\n  \"program\": \"idemgen {}\",\n  \"version\": \"{}.{}.{}\",\n  \"commit\": \"{}\",\n  \"options\": {{", command,
-      IDEMGEN_VERSION_MAJOR, IDEMGEN_VERSION_MINOR, IDEMGEN_VERSION_PATCH, IDEMGEN_COMMIT);
-  bool first = true;
+  io::ordered_json config = {{"program", "idemgen " + command},
+                             {"version", fmt::format("{}.{}.{}", IDEMGEN_VERSION_MAJOR, IDEMGEN_VERSION_MINOR, IDEMGEN_VERSION_PATCH)},
+                             {"commit", IDEMGEN_COMMIT},
+                             {"options", io::ordered_json::object()}};
+  auto& options = config["options"];
   for (const auto& [name, entry] : vm) {
     if (leave_out.count(name)) continue;
     const boost::any& v = entry.value();
-    std::string text;
-    if (const auto* s = boost::any_cast<std::string>(&v)) text = io::json_quote(*s);
-    else if (const auto* b = boost::any_cast<bool>(&v)) text = *b ? "true" : "false";
-    else if (const auto* i = boost::any_cast<int>(&v)) text = fmt::format("{}", *i);
-    else if (const auto* l = boost::any_cast<long>(&v)) text = fmt::format("{}", *l);
+    if (const auto* s = boost::any_cast<std::string>(&v)) options[name] = *s;
+    else if (const auto* b = boost::any_cast<bool>(&v)) options[name] = *b;
+    else if (const auto* i = boost::any_cast<int>(&v)) options[name] = *i;
+    else if (const auto* l = boost::any_cast<long>(&v)) options[name] = *l;
     else if (const auto* u = boost::any_cast<std::uint64_t>(&v))  // past 2^53 a JSON number loses digits
-      text = *u <= (std::uint64_t{1} << 53) ? fmt::format("{}", *u) : fmt::format("\"{}\"", *u);
-    else if (const auto* d = boost::any_cast<double>(&v)) text = std::isfinite(*d) ? fmt::format("{}", *d) : "null";
-    else continue;
-    json += fmt::format("{}\n    {}: {}", first ? "" : ",", io::json_quote(name), text);
-    first = false;
+      options[name] = *u <= (std::uint64_t{1} << 53) ? io::ordered_json(*u) : io::ordered_json(std::to_string(*u));
+    else if (const auto* d = boost::any_cast<double>(&v)) options[name] = std::isfinite(*d) ? io::ordered_json(*d) : nullptr;
   }
-  return json + "\n  }\n}\n";
+  return config.dump(2, ' ', false, io::json::error_handler_t::replace) + "\n";
 }
 
 void start_output_directory(const std::string& out, const std::string& config) {
@@ -215,32 +212,36 @@ sample_quality measure(be::const_view samples, be::const_view data, const data::
   return q;
 }
 
-void write_samples_png(const std::string& path, be::const_view samples, be::const_view data) {
+void write_samples_png(const std::string& path, be::const_view samples, be::const_view data, const std::string& title,
+                       const std::string& samples_label) {
   const auto d = to_host(data), s = to_host(samples);
-  const io::scatter_layer data_layer{d.data(), data.cols(), {190, 190, 190}, 1};
-  io::write_scatter_png(path, {data_layer, {s.data(), samples.cols(), {214, 39, 40}, 1}},
-                        io::bounding_box(data_layer, 0.25));
+  const io::scatter_layer data_layer{d.data(), data.cols(), {190, 190, 190}, 1, "data"};
+  io::write_scatter_png(path, {data_layer, {s.data(), samples.cols(), {214, 39, 40}, 1, samples_label}},
+                        io::bounding_box(data_layer, 0.25), title);
 }
 
 void write_trajectory_png(const std::string& path, const std::vector<be::matrix>& states, be::const_view data,
-                          bool box_from_first) {
+                          bool box_from_first, const std::string& title, const std::string& first_label,
+                          const std::string& last_label) {
   const auto d = to_host(data);
   std::vector<std::vector<double>> hosts;
   for (const auto& s : states) hosts.push_back(to_host(s));
-  std::vector<io::scatter_layer> layers = {{d.data(), data.cols(), {190, 190, 190}, 1}};
+  std::vector<io::scatter_layer> layers = {{d.data(), data.cols(), {190, 190, 190}, 1, "data"}};
   // From light blue (first state) through orange to dark red (last).
   const std::array<std::array<double, 3>, 3> ramp = {{{158, 202, 225}, {253, 141, 60}, {103, 0, 13}}};
   for (std::size_t k = 0; k < hosts.size(); ++k) {
     const double u = hosts.size() > 1 ? static_cast<double>(k) / static_cast<double>(hosts.size() - 1) : 1.0;
     const std::size_t seg = u < 0.5 ? 0 : 1;
     const double v = u < 0.5 ? 2 * u : 2 * u - 1;
-    std::array<unsigned char, 3> c{};
+    io::rgb c{};
     for (int i = 0; i < 3; ++i)
       c[static_cast<std::size_t>(i)] =
           static_cast<unsigned char>(ramp[seg][static_cast<std::size_t>(i)] * (1 - v) + ramp[seg + 1][static_cast<std::size_t>(i)] * v);
-    layers.push_back({hosts[k].data(), states[k].cols(), c, 1});
+    const std::string label = k == 0 ? first_label : k + 1 == hosts.size() ? last_label : "";
+    layers.push_back({hosts[k].data(), states[k].cols(), c, 1, label});
   }
-  io::write_scatter_png(path, layers, io::bounding_box(box_from_first ? layers[1] : layers[0], box_from_first ? 0.05 : 0.25));
+  io::write_scatter_png(path, layers, io::bounding_box(box_from_first ? layers[1] : layers[0], box_from_first ? 0.05 : 0.25),
+                        title);
 }
 
 eval_set::eval_set(std::uint64_t seed, const data::dataset& dataset, index_t n) : z(2, n), data(2, n) {

@@ -50,10 +50,13 @@ std::string config_json(const std::string& command, const po::variables_map& vm,
 std::vector<double> to_host(be::const_view v);
 
 
-/// Scatter pictures: samples (red) over data (grey), and a sequence of states from light to dark.
-void write_samples_png(const std::string& path, be::const_view samples, be::const_view data);
+/// Scatter pictures with axes, a title and a legend: samples (red) over data (grey), and a
+/// sequence of states from light blue (the first, `first_label`) to dark red (the last, `last_label`).
+void write_samples_png(const std::string& path, be::const_view samples, be::const_view data, const std::string& title,
+                       const std::string& samples_label);
 void write_trajectory_png(const std::string& path, const std::vector<be::matrix>& states, be::const_view data,
-                          bool box_from_first);
+                          bool box_from_first, const std::string& title, const std::string& first_label,
+                          const std::string& last_label);
 
 
 

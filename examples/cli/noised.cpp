@@ -174,7 +174,7 @@ std::vector<std::pair<std::string, std::vector<int>>> nfe_table_for(const method
 template <class Model>
 int write_outputs(const Model& model, const method_entry& method, const data::dataset& dataset, index_t n,
                   const std::string& sampler, int steps, int grid_points, std::uint64_t seed, const std::string& out,
-                  const std::string& json_head, bool save_noise = false) {
+                  const std::string& json_head, const std::string& model_name, bool save_noise = false) {
   constexpr bool is_denoiser = std::is_same_v<Model, denoiser_t>;
   data::dataset_sampler<be> data_sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
@@ -224,7 +224,8 @@ int write_outputs(const Model& model, const method_entry& method, const data::da
   const auto h = to_host(x);
   io::write_samples_csv(out + "/samples.csv", h.data(), 2, n);
   if (save_noise) io::write_samples_csv(out + "/noise.csv", to_host(z).data(), 2, n);  // unit ε: x starts at σ_max ε (t = 0: ε)
-  write_samples_png(out + "/samples.png", x, data_a);
+  const std::string drawn = fmt::format("{} {}, {} NFE", sampler, steps, nfe);
+  write_samples_png(out + "/samples.png", x, data_a, model_name + ": " + drawn, "samples");
   // σ-models start at σ_max z, far outside the data's box: show the states from σ <= σ_d on.
   std::vector<be::matrix> shown;
   std::size_t from = 0;
@@ -236,7 +237,10 @@ int write_outputs(const Model& model, const method_entry& method, const data::da
     shown.emplace_back(2, m);
     be::copy(be::const_view(trajectory[k].data(), 2, m), shown.back());
   }
-  write_trajectory_png(out + "/trajectory.png", shown, data_a, /*box_from_first=*/false);
+  std::string first_state = "t = 0 (noise)";
+  if constexpr (is_denoiser) first_state = fmt::format("sigma = {:.2g}", (1 - times[from]) * model.schedule().sigma_max);
+  write_trajectory_png(out + "/trajectory.png", shown, data_a, /*box_from_first=*/false, model_name + ": " + drawn,
+                       first_state, "sample");
   std::printf("idemgen: %s with %s, %d NFE (data vs data %.4g); wrote %s\n", main.summary().c_str(), sampler.c_str(),
               nfe, evaluation::mmd2_unbiased<be>(data_b, data_a), out.c_str());
   return 0;
@@ -267,7 +271,8 @@ int train_noised(const options& o) {
                          fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
                                      "  \"train_seconds\": {:.4g},\n  \"coupling_seconds\": {:.4g},\n  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
                                      o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.coupling_seconds, t.report.recoveries,
-                                     c.sigma_data));
+                                     c.sigma_data),
+                         fmt::format("{} on {}, step {}", o.method, o.dataset, t.report.steps));
   };
   // Train on the chosen backend; sample (eval.csv during training, outputs after) on the CPU.
   const auto train_with = [&](auto& host) {
@@ -310,12 +315,16 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
     velocity_t vel(make_noised_net<be>(c, random_stream(0)));
     const bool ema = train::load_weights(file, vel, checkpoint, weights == "ema");
     start_output_directory(out, config);
-    return write_outputs(vel, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema), save_noise);
+    return write_outputs(vel, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema),
+                         fmt::format("{} on {}, step {}", c.method, c.dataset, train::metadata_string(md, "step", checkpoint)),
+                         save_noise);
   }
   denoiser_t den(make_noised_net<be>(c, random_stream(0)), make_karras(c.sigma_data));
   const bool ema = train::load_weights(file, den, checkpoint, weights == "ema");
   start_output_directory(out, config);
-  return write_outputs(den, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema), save_noise);
+  return write_outputs(den, find_method(c.method), dataset, n, sampler, steps, grid_points, seed, out, head(ema),
+                         fmt::format("{} on {}, step {}", c.method, c.dataset, train::metadata_string(md, "step", checkpoint)),
+                         save_noise);
 }
 
 }  // namespace idemgen::cli

@@ -45,7 +45,7 @@ int multistep(const net_t& net, const schedule::karras_grid& grid, int k, be::vi
 /// Samples recursive applications (and, for SIGN, Alg. 3) from z, evaluates them against fresh
 /// data and writes samples.csv, samples.png, trajectory.png and metrics.json.
 int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, const one_step_sampling& how, std::uint64_t seed,
-                  const std::string& out, const std::string& json_head, bool save_noise = false) {
+                  const std::string& out, const std::string& json_head, const std::string& model, bool save_noise = false) {
   data::dataset_sampler<be> sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
   be::matrix z(2, n), data_a(2, n), data_b(2, n);
@@ -99,7 +99,7 @@ int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, con
   const auto last = to_host(samples);
   io::write_samples_csv(out + "/samples.csv", last.data(), 2, n);
   if (save_noise) io::write_samples_csv(out + "/noise.csv", to_host(z).data(), 2, n);  // f's input, source_scale · ε
-  write_samples_png(out + "/samples.png", samples, data_a);
+  write_samples_png(out + "/samples.png", samples, data_a, fmt::format("{}: {}", model, held), held);
   std::vector<be::matrix> states;
   if (how.source_scale == 1) {  // σ_max ε lies far outside the data's box: show f's iterates only
     states.emplace_back(2, n);
@@ -109,7 +109,11 @@ int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, con
     states.emplace_back(2, n);
     be::copy(iterates[static_cast<std::size_t>(step)], states.back());
   }
-  write_trajectory_png(out + "/trajectory.png", states, data_a, /*box_from_first=*/true);
+  write_trajectory_png(out + "/trajectory.png", states, data_a, /*box_from_first=*/true,
+                       fmt::format("{}: z, f(z), f(f(z)), ...", model), how.source_scale == 1 ? "z" : "f(z)",
+                       static_cast<int>(states.size()) - (how.source_scale == 1 ? 1 : 0) == 1
+                           ? std::string("f(z)")
+                           : fmt::format("f^{}(z)", static_cast<int>(states.size()) - (how.source_scale == 1 ? 1 : 0)));
   std::printf("idemgen: %s (data vs data %.4g); wrote %s\n", summary.c_str(),
               evaluation::mmd2_unbiased<be>(data_b, data_a), out.c_str());
   return 0;
@@ -139,7 +143,8 @@ int train_one_step(const options& o) {
   return write_outputs(host, data::dataset::parse(o.dataset), o.samples, how, o.seed, o.out,
                        fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
                                    "  \"train_seconds\": {:.4g},\n  \"coupling_seconds\": {:.4g},\n  \"recoveries\": {},\n",
-                                   o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.coupling_seconds, t.report.recoveries));
+                                   o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.coupling_seconds, t.report.recoveries),
+                       fmt::format("{} on {}, step {}", o.method, o.dataset, t.report.steps));
 }
 
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
@@ -168,7 +173,7 @@ int sample_one_step(const io::safetensors& file, const std::string& checkpoint, 
                        fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n  \"sampler\": \"{}\", "
                                    "\"sampler_steps\": {},\n",
                                    meta("method"), io::json_quote(checkpoint), use_ema ? "ema" : "raw", how.sampler, steps),
-                       save_noise);
+                       fmt::format("{} on {}, step {}", meta("method"), meta("dataset"), meta("step")), save_noise);
 }
 
 }  // namespace idemgen::cli

@@ -13,6 +13,7 @@
 namespace idemgen::io {
 
 using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;  // keys in insertion order, for files people read
 
 /// The JSON value of `text`; io_error naming `source` and where the text went wrong otherwise.
 /// Never reads past the end of `text` (tests/fuzz/fuzz_json.cpp).
