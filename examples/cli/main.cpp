@@ -166,7 +166,7 @@ options parse_train(int argc, char** argv) {
   require_option(o.sinkhorn_epsilon > 0 && std::isfinite(o.sinkhorn_epsilon), "--sinkhorn-epsilon",
                  "a finite number > 0", o.sinkhorn_epsilon);
   try {
-    data::dataset::parse(o.dataset, 2);
+    o.data = data::dataset::parse(o.dataset, 2);
   } catch (const error& e) {
     if (o.dataset.rfind("csv:", 0) == 0)
       usage_error("--dataset " + o.dataset + ": expected " + e.expected() + ", got " + e.actual());

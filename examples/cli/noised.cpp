@@ -252,7 +252,7 @@ int default_steps(const std::string& method) { return find_method(method).defaul
 }  // namespace
 
 int train_noised(const options& o) {
-  const data::dataset dataset = data::dataset::parse(o.dataset);
+  const data::dataset& dataset = o.data;
   const noised_config c{o.method, o.dataset, o.activation, o.width, o.depth, o.cond_dim, o.fourier_scale,
                        o.sigma_data > 0 ? o.sigma_data : data_std(dataset, o.seed)};
   const std::string sampler = o.sampler.empty() ? default_sampler(o.method) : o.sampler;

@@ -140,7 +140,7 @@ int train_one_step(const options& o) {
   };
   const trained t = o.device == "cuda" ? train_one_step_cuda(o, sample) : train_one_step_on<be>(o, sample);
   load_parameters(host, t.parameters);
-  return write_outputs(host, data::dataset::parse(o.dataset), o.samples, how, o.seed, o.out,
+  return write_outputs(host, o.data, o.samples, how, o.seed, o.out,
                        fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
                                    "  \"train_seconds\": {:.4g},\n  \"coupling_seconds\": {:.4g},\n  \"recoveries\": {},\n",
                                    o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.coupling_seconds, t.report.recoveries),

@@ -63,6 +63,7 @@ struct options {
   long checkpoint_every = 1000;  // DIR/model.safetensors every N steps (0: at the end only)
   std::string config;   // config.json: every option of the command line, defaults included
   std::string model_config;  // the checkpoint's "config": the same without --out, --resume, --force
+  data::dataset data;   // --dataset, read once when the command line is checked (a CSV file is not read again)
 };
 
 bool is_noised(const std::string& method);
@@ -132,7 +133,7 @@ template <class Generator>
 trained train_and_save(Generator& gen, const options& o, const host_sampler& sample,
                        const std::vector<std::pair<std::string, std::string>>& metadata) {
   using B = typename Generator::backend_type;
-  const data::dataset dataset = data::dataset::parse(o.dataset);
+  const data::dataset& dataset = o.data;
   data::dataset_sampler<B> sampler(dataset);
   random_stream data_rng = random_stream(o.seed).split(1);
   train::metadata meta = {{"method", o.method},
@@ -149,14 +150,16 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
   for (const auto& [k, v] : metadata) meta[k] = v;
   const std::string checkpoint_path = o.out + "/model.safetensors";
   if (o.resume) {
-    // Everything that shapes the run must be what it was; the step count may grow.
-    const train::metadata saved = train::load_checkpoint(checkpoint_path, gen);
+    // Everything that shapes the run must be what it was (checked first: the option a user
+    // changed is named, not the network description it changes); the step count may grow.
+    const train::metadata saved = io::read_safetensors(checkpoint_path).metadata;
     for (const auto& [key, value] : meta) {
       const auto it = saved.find(key);
       if (it == saved.end() || it->second != value)
         throw invalid_argument("--resume", o.out, fmt::format("'{}' = {} (this command line)", key, value),
                                it == saved.end() ? "none in the checkpoint" : it->second + " in the checkpoint");
     }
+    train::load_checkpoint(checkpoint_path, gen);
     if (gen.steps() >= o.steps)
       throw invalid_argument("--steps", std::to_string(o.steps), fmt::format("more than the run's {} steps", gen.steps()),
                              std::to_string(o.steps));

@@ -26,3 +26,16 @@ execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT}/straight/model.
 if(NOT differ EQUAL 0)
   message(FATAL_ERROR "the resumed checkpoint differs from the straight run's")
 endif()
+# What shapes the run cannot change on --resume: another width (a network of another shape) is
+# refused with exit 2 naming it, and the checkpoint is left as it was.
+file(SHA256 ${OUT}/halves/model.safetensors before)
+math(EXPR more "${STEPS} + 10")
+execute_process(COMMAND ${CLI} train --resume ${OUT}/halves --steps ${more} --width 24 RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "'width' = 24")
+  message(FATAL_ERROR "--resume with another --width: expected exit 2 naming 'width' = 24, got ${rc}: ${out} ${err}")
+endif()
+file(SHA256 ${OUT}/halves/model.safetensors after)
+if(NOT before STREQUAL after)
+  message(FATAL_ERROR "a refused --resume changed the checkpoint")
+endif()
