@@ -182,12 +182,14 @@ std::vector<double> to_host(be::const_view v) {
   return h;
 }
 
-std::string sample_quality::json() const {
-  std::string s = fmt::format("\"mmd2\": {:.6g}, \"sliced_w2\": {:.6g}", mmd2, sliced_w2);
-  if (modes > 0)
-    s += fmt::format(", \"modes\": {}, \"modes_hit\": {}, \"modes_balanced\": {}, \"high_quality\": {:.4g}", modes,
-                     modes_hit, modes_balanced, high_quality);
-  return s;
+io::ordered_json sample_quality::json() const {
+  io::ordered_json q = {{"mmd2", mmd2}, {"sliced_w2", sliced_w2}};
+  if (modes > 0) q.update({{"modes", modes}, {"modes_hit", modes_hit}, {"modes_balanced", modes_balanced}, {"high_quality", high_quality}});
+  return q;
+}
+
+void write_metrics(const std::string& path, const io::ordered_json& metrics) {
+  io::write_atomically(path, [&](std::ostream& s) { s << metrics.dump(2, ' ', false, io::json::error_handler_t::replace) << '\n'; });
 }
 
 std::string sample_quality::summary() const {

@@ -71,6 +71,8 @@ int sample_one_step(const io::safetensors& file, const std::string& checkpoint, 
 int sample_noised(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
                   const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out,
                   const std::string& config, bool save_noise);
+/// metrics.json: `metrics` as indented JSON (non-finite numbers as null).
+void write_metrics(const std::string& path, const io::ordered_json& metrics);
 /// Creates the output directory and writes its config.json (io_error on any failure).
 void start_output_directory(const std::string& out, const std::string& config);
 

@@ -102,14 +102,13 @@ int draw(const velocity_t& vel, const std::string& name, int steps, be::const_vi
 
 /// CDM's consistency error (evaluation/consistency_error.hpp) at local pairs (σ, 0.8σ) and to
 /// σ' = 0, from states y + σ z on 512 fresh data points, 16 chains of 32 reverse-SDE steps each.
-std::string consistency_json(const denoiser_t& den, be::const_view data, std::uint64_t seed) {
+io::ordered_json consistency_json(const denoiser_t& den, be::const_view data, std::uint64_t seed) {
   const double sd = den.schedule().sigma_data;
   const index_t n = std::min<index_t>(512, data.cols());
-  std::string json = "  \"consistency_error\": [\n";
+  io::ordered_json rows = io::ordered_json::array();
   random_stream rng = random_stream(seed).split(7);
   be::matrix x(2, n), z(2, n), y(2, n);
   be::copy(be::const_view(data.data(), 2, n), y);
-  bool first = true;
   for (double f : {0.02, 0.05, 0.1, 0.3, 1.0, 3.0}) {
     const double sigma = f * sd;
     for (double ratio : {0.8, 0.0}) {
@@ -118,20 +117,18 @@ std::string consistency_json(const denoiser_t& den, be::const_view data, std::ui
       be::axpy(static_cast<float>(sigma), z, x);
       const auto ce = evaluation::consistency_error<be>(samplers::model_function(den), x, sigma, ratio * sigma, rng,
                                                         {.chains = 16, .steps = 32});
-      json += fmt::format("{}    {{\"sigma\": {:.5g}, \"sigma_prime\": {:.5g}, \"value\": {:.5g}, \"standard_error\": {:.3g}}}",
-                          first ? "" : ",\n", sigma, ratio * sigma, ce.value, ce.standard_error);
-      first = false;
+      rows.push_back({{"sigma", sigma}, {"sigma_prime", ratio * sigma}, {"value", ce.value}, {"standard_error", ce.standard_error}});
     }
   }
-  return json + "\n  ],\n";
+  return rows;
 }
 
 /// For mixture datasets: E‖D_θ − D*‖² against the exact denoiser, at every σ_i of Heun-18, on
 /// x ~ p_σ and on the model's own Heun iterates (the drift CDM addresses).
-std::string drift_json(const denoiser_t& den, const data::dataset& dataset, be::const_view z, be::const_view data) {
-  if (!dataset.toy()) return "";  // a user's point cloud has no exact denoiser here
+io::ordered_json drift_json(const denoiser_t& den, const data::dataset& dataset, be::const_view z, be::const_view data) {
+  if (!dataset.toy()) return nullptr;  // a user's point cloud has no exact denoiser here
   const auto teacher = teachers::exact_denoiser<be>(*dataset.toy());
-  if (!teacher) return "";
+  if (!teacher) return nullptr;
   const auto& exact = *teacher;
   const index_t n = std::min<index_t>(500, std::min(z.cols(), data.cols()));  // never past the buffers
   std::vector<be::matrix> states;
@@ -141,17 +138,16 @@ std::string drift_json(const denoiser_t& den, const data::dataset& dataset, be::
   draw(den, "heun", 18, zn, x, 0, &states);
   const auto sigmas = den.schedule().steps(18);
   random_stream rng(9);
-  std::string json = "  \"drift\": [\n";
+  io::ordered_json rows = io::ordered_json::array();
   for (std::size_t i = 1; i + 1 < sigmas.size(); ++i) {
     be::fill_normal(unit, rng);
     be::copy(y, noised);
     be::axpy(static_cast<float>(sigmas[i]), unit, noised);
     const double on_data = evaluation::denoiser_error<be>(samplers::model_function(den), exact, noised, sigmas[i]);
     const double on_own = evaluation::denoiser_error<be>(samplers::model_function(den), exact, states[i], sigmas[i]);
-    json += fmt::format("{}    {{\"sigma\": {:.5g}, \"on_data\": {:.5g}, \"on_own_iterates\": {:.5g}}}", i > 1 ? ",\n" : "",
-                        sigmas[i], on_data, on_own);
+    rows.push_back({{"sigma", sigmas[i]}, {"on_data", on_data}, {"on_own_iterates", on_own}});
   }
-  return json + "\n  ],\n";
+  return rows;
 }
 
 /// samples.csv/png and trajectory.png from (sampler, steps); metrics.json with the NFE table,
@@ -174,7 +170,7 @@ std::vector<std::pair<std::string, std::vector<int>>> nfe_table_for(const method
 template <class Model>
 int write_outputs(const Model& model, const method_entry& method, const data::dataset& dataset, index_t n,
                   const std::string& sampler, int steps, int grid_points, std::uint64_t seed, const std::string& out,
-                  const std::string& json_head, const std::string& model_name, bool save_noise = false) {
+                  const io::ordered_json& json_head, const std::string& model_name, bool save_noise = false) {
   constexpr bool is_denoiser = std::is_same_v<Model, denoiser_t>;
   data::dataset_sampler<be> data_sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
@@ -186,24 +182,22 @@ int write_outputs(const Model& model, const method_entry& method, const data::da
   std::vector<double> times;
   const int nfe = draw(model, sampler, steps, z, x, seed, &trajectory, &times, grid_points);
   const auto main = measure(x, data_a, dataset);
-  std::string json = "{\n" + json_head;
-  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n", dataset.name(), n);
-  json += fmt::format("  \"mmd2_data_vs_data\": {:.6g},\n", evaluation::mmd2_unbiased<be>(data_b, data_a));
-  json += fmt::format("  \"sampler\": \"{}\", \"sampler_steps\": {}, \"nfe\": {}, {},\n", sampler, steps, nfe, main.json());
+  io::ordered_json metrics = json_head;
+  metrics.update({{"dataset", dataset.name()}, {"samples", n}, {"mmd2_data_vs_data", evaluation::mmd2_unbiased<be>(data_b, data_a)},
+                  {"sampler", sampler}, {"sampler_steps", steps}, {"nfe", nfe}});
+  metrics.update(main.json());
   // Samples against NFE: Euler and the second-order sampler of the family.
-  json += "  \"nfe_table\": [\n";
+  auto& rows = metrics["nfe_table"] = io::ordered_json::array();
   const auto table = nfe_table_for(method);
   be::matrix y(2, n);
-  bool first = true;
   for (const auto& [name, list] : table)
     for (int s : list) {
       if ((name == "multistep" || name == "lines-euler") && s > grid_points) break;
       const int e = draw(model, name, s, z, y, seed, nullptr, nullptr, grid_points);
-      json += fmt::format("{}    {{\"sampler\": \"{}\", \"steps\": {}, \"nfe\": {}, {}}}", first ? "" : ",\n", name, s, e,
-                          measure(y, data_a, dataset).json());
-      first = false;
+      io::ordered_json row = {{"sampler", name}, {"steps", s}, {"nfe", e}};
+      row.update(measure(y, data_a, dataset).json());
+      rows.push_back(row);
     }
-  json += "\n  ],\n";
   // Straightness of 100-step Euler trajectories of (up to) 500 samples (LMM Table 1).
   {
     std::vector<be::matrix> states;
@@ -213,14 +207,17 @@ int write_outputs(const Model& model, const method_entry& method, const data::da
     be::copy(be::const_view(z.data(), 2, m5), z5);
     draw(model, "euler", 100, z5, y5, seed, &states, &times);
     const auto s = evaluation::straightness<be>(states, times);
-    json += fmt::format("  \"straightness\": {{\"trajectories\": {}, \"euler_steps\": 100, \"time\": \"{}\", "
-                        "\"p1\": {:.5g}, \"p2\": {:.5g}, \"p1_normalized\": {:.5g}, \"p2_normalized\": {:.5g}}},\n",
-                        m5, is_denoiser ? "t = 1 - sigma/sigma_max" : "flow t", s.p1, s.p2, s.p1_normalized,
-                        s.p2_normalized);
+    metrics["straightness"] = {{"trajectories", m5}, {"euler_steps", 100},
+                               {"time", is_denoiser ? "t = 1 - sigma/sigma_max" : "flow t"},
+                               {"p1", s.p1}, {"p2", s.p2}, {"p1_normalized", s.p1_normalized},
+                               {"p2_normalized", s.p2_normalized}};
   }
-  if constexpr (is_denoiser) json += consistency_json(model, data_b, seed) + drift_json(model, dataset, z, data_b);
-  json += fmt::format("  \"summary\": \"{}\"\n}}\n", main.summary());
-  io::write_atomically(out + "/metrics.json", [&](std::ostream& s) { s << json; });
+  if constexpr (is_denoiser) {
+    metrics["consistency_error"] = consistency_json(model, data_b, seed);
+    if (auto drift = drift_json(model, dataset, z, data_b); !drift.is_null()) metrics["drift"] = std::move(drift);
+  }
+  metrics["summary"] = main.summary();
+  write_metrics(out + "/metrics.json", metrics);
   const auto h = to_host(x);
   io::write_samples_csv(out + "/samples.csv", h.data(), 2, n);
   if (save_noise) io::write_samples_csv(out + "/noise.csv", to_host(z).data(), 2, n);  // unit ε: x starts at σ_max ε (t = 0: ε)
@@ -268,10 +265,9 @@ int train_noised(const options& o) {
     usage_error(fmt::format("--sample-steps: {} takes at most the grid's {} points", sampler, grid_points));
   const auto outputs = [&](const auto& model, const trained& t) {
     return write_outputs(model, find_method(o.method), dataset, o.samples, sampler, steps, grid_points, o.seed, o.out,
-                         fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
-                                     "  \"train_seconds\": {:.4g},\n  \"coupling_seconds\": {:.4g},\n  \"recoveries\": {},\n  \"sigma_data\": {:.5g},\n",
-                                     o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.coupling_seconds, t.report.recoveries,
-                                     c.sigma_data),
+                         {{"method", o.method}, {"coupling", coupling_of(o)}, {"device", o.device}, {"steps", t.report.steps},
+                          {"train_seconds", t.report.seconds}, {"coupling_seconds", t.report.coupling_seconds},
+                          {"recoveries", t.report.recoveries}, {"sigma_data", c.sigma_data}},
                          fmt::format("{} on {}, step {}", o.method, o.dataset, t.report.steps));
   };
   // Train on the chosen backend; sample (eval.csv during training, outputs after) on the CPU.
@@ -308,8 +304,7 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
     throw invalid_argument("idemgen", "--steps", fmt::format("at most the grid's {} points for {}", grid_points, sampler),
                            std::to_string(steps));
   const auto head = [&](bool ema) {
-    return fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n", c.method,
-                       io::json_quote(checkpoint), ema ? "ema" : "raw");
+    return io::ordered_json{{"method", c.method}, {"checkpoint", checkpoint}, {"weights", ema ? "ema" : "raw"}};
   };
   if (find_method(c.method).family == model_family::velocity) {
     velocity_t vel(make_noised_net<be>(c, random_stream(0)));

@@ -45,7 +45,7 @@ int multistep(const net_t& net, const schedule::karras_grid& grid, int k, be::vi
 /// Samples recursive applications (and, for SIGN, Alg. 3) from z, evaluates them against fresh
 /// data and writes samples.csv, samples.png, trajectory.png and metrics.json.
 int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, const one_step_sampling& how, std::uint64_t seed,
-                  const std::string& out, const std::string& json_head, const std::string& model, bool save_noise = false) {
+                  const std::string& out, const io::ordered_json& json_head, const std::string& model, bool save_noise = false) {
   data::dataset_sampler<be> sampler(dataset);
   random_stream eval_rng = random_stream(seed).split(2);
   be::matrix z(2, n), data_a(2, n), data_b(2, n);
@@ -56,46 +56,43 @@ int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, con
   const int k = how.sampler == "recursive" ? how.steps : 2;
   const int evaluated = std::max(k, 4);
   const auto iterates = samplers::recursive(net, z, evaluated);
-  std::string json = "{\n" + json_head;
+  io::ordered_json metrics = json_head;
   const std::string held = how.sampler == "multistep" ? fmt::format("multistep, {} NFE", how.steps)
                            : k == 1                    ? std::string("f(z)")
                                                        : fmt::format("f^{}(z)", k);
-  json += fmt::format("  \"dataset\": \"{}\",\n  \"samples\": {},\n  \"samples_csv\": \"{}\",\n  \"source_scale\": {},\n",
-                      dataset.name(), n, held, how.source_scale);
-  json += fmt::format("  \"mmd2_data_vs_data\": {:.6g},\n", evaluation::mmd2_unbiased<be>(data_b, data_a));
-  json += fmt::format("  \"idempotence_error\": {:.6g},\n", evaluation::idempotence_error(net, z));
-  json += fmt::format("  \"reconstruction_error\": {:.6g},\n", evaluation::reconstruction_error(net, data_b));
-  json += "  \"iterates\": [\n";
+  metrics.update({{"dataset", dataset.name()}, {"samples", n}, {"samples_csv", held}, {"source_scale", how.source_scale},
+                  {"mmd2_data_vs_data", evaluation::mmd2_unbiased<be>(data_b, data_a)},
+                  {"idempotence_error", evaluation::idempotence_error(net, z)},
+                  {"reconstruction_error", evaluation::reconstruction_error(net, data_b)}});
+  auto& table = metrics["iterates"] = io::ordered_json::array();
   std::string summary;
   for (int step = 0; step < evaluated; ++step) {
     const auto q = measure(iterates[static_cast<std::size_t>(step)], data_a, dataset);
-    json += fmt::format("    {{\"applications\": {}, {}}}{}\n", step + 1, q.json(), step + 1 < evaluated ? "," : "");
+    io::ordered_json row = {{"applications", step + 1}};
+    row.update(q.json());
+    table.push_back(row);
     if (step == k - 1) summary = q.summary() + (k == 1 ? " for f(z)" : fmt::format(" for f^{}(z)", k));
   }
-  json += "  ]";
   be::matrix samples(2, n);
   be::copy(iterates[static_cast<std::size_t>(k - 1)], samples);
   if (how.grid) {  // SIGN Alg. 3 against NFE, from the same z
-    json += ",\n  \"multistep\": [\n";
+    auto& rows = metrics["multistep"] = io::ordered_json::array();
     be::matrix x(2, n);
-    bool first = true;
     for (int nfe : {1, 2, 3, 4, 8}) {
       if (nfe > how.grid->steps) break;
       be::copy(z, x);
       multistep(net, *how.grid, nfe, x, seed);
-      json += fmt::format("{}    {{\"nfe\": {}, {}}}", first ? "" : ",\n", nfe, measure(x, data_a, dataset).json());
-      first = false;
+      io::ordered_json row = {{"nfe", nfe}};
+      row.update(measure(x, data_a, dataset).json());
+      rows.push_back(row);
     }
-    json += "\n";
-    json += "  ]";
     if (how.sampler == "multistep") {
       be::copy(z, samples);
       multistep(net, *how.grid, how.steps, samples, seed);
       summary = measure(samples, data_a, dataset).summary() + fmt::format(" (multistep, {} NFE)", how.steps);
     }
   }
-  json += "\n}\n";
-  io::write_atomically(out + "/metrics.json", [&](std::ostream& s) { s << json; });
+  write_metrics(out + "/metrics.json", metrics);
   const auto last = to_host(samples);
   io::write_samples_csv(out + "/samples.csv", last.data(), 2, n);
   if (save_noise) io::write_samples_csv(out + "/noise.csv", to_host(z).data(), 2, n);  // f's input, source_scale · ε
@@ -141,9 +138,9 @@ int train_one_step(const options& o) {
   const trained t = o.device == "cuda" ? train_one_step_cuda(o, sample) : train_one_step_on<be>(o, sample);
   load_parameters(host, t.parameters);
   return write_outputs(host, o.data, o.samples, how, o.seed, o.out,
-                       fmt::format("  \"method\": \"{}\",\n  \"coupling\": \"{}\",\n  \"device\": \"{}\",\n  \"steps\": {},\n"
-                                   "  \"train_seconds\": {:.4g},\n  \"coupling_seconds\": {:.4g},\n  \"recoveries\": {},\n",
-                                   o.method, coupling_of(o), o.device, t.report.steps, t.report.seconds, t.report.coupling_seconds, t.report.recoveries),
+                       {{"method", o.method}, {"coupling", coupling_of(o)}, {"device", o.device}, {"steps", t.report.steps},
+                        {"train_seconds", t.report.seconds}, {"coupling_seconds", t.report.coupling_seconds},
+                        {"recoveries", t.report.recoveries}},
                        fmt::format("{} on {}, step {}", o.method, o.dataset, t.report.steps));
 }
 
@@ -170,9 +167,8 @@ int sample_one_step(const io::safetensors& file, const std::string& checkpoint, 
                            std::to_string(steps));
   start_output_directory(out, config);
   return write_outputs(net, dataset, n, how, seed, out,
-                       fmt::format("  \"method\": \"{}\",\n  \"checkpoint\": {},\n  \"weights\": \"{}\",\n  \"sampler\": \"{}\", "
-                                   "\"sampler_steps\": {},\n",
-                                   meta("method"), io::json_quote(checkpoint), use_ema ? "ema" : "raw", how.sampler, steps),
+                       {{"method", meta("method")}, {"checkpoint", checkpoint}, {"weights", use_ema ? "ema" : "raw"},
+                        {"sampler", how.sampler}, {"sampler_steps", steps}},
                        fmt::format("{} on {}, step {}", meta("method"), meta("dataset"), meta("step")), save_noise);
 }
 

@@ -20,6 +20,7 @@
 
 #include "idemgen/backend/cpu.hpp"
 #include "idemgen/data/dataset.hpp"
+#include "idemgen/io/json.hpp"
 #include "idemgen/io/output_directory.hpp"
 #include "idemgen/models/generator.hpp"
 #include "idemgen/train/checkpoint.hpp"
@@ -82,7 +83,7 @@ struct sample_quality {
   double mmd2 = 0, sliced_w2 = 0;
   int modes = 0, modes_hit = 0, modes_balanced = 0;
   double high_quality = 0;
-  std::string json() const;     // "\"mmd2\": …, …" (no braces)
+  io::ordered_json json() const;  // {"mmd2": …, "sliced_w2": …, and the modes for mixtures}
   std::string summary() const;  // "MMD² … , modes …/…"
 };
 sample_quality measure(be::const_view samples, be::const_view data, const data::dataset& dataset);
