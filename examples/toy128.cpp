@@ -29,6 +29,7 @@
 #include "idemgen/evaluation/sliced_wasserstein.hpp"
 #include "idemgen/evaluation/straightness.hpp"
 #include "idemgen/io/atomic_file.hpp"
+#include "idemgen/io/json.hpp"
 #include "idemgen/models/diffusion.hpp"
 #include "idemgen/models/flow_matching.hpp"
 #include "idemgen/models/lmm.hpp"
@@ -155,9 +156,8 @@ struct evaluation_set {
   }
 };
 
-std::string json_of(const quality& q) {
-  return fmt::format("{{\"sliced_w2\": {:.5g}, \"mmd2\": {:.5g}, \"plus_mass\": {:.4g}, \"near_mean\": {:.4g}}}", q.sliced_w2,
-                     q.mmd2, q.plus_mass, q.near_mean);
+io::ordered_json json_of(const quality& q) {
+  return {{"sliced_w2", q.sliced_w2}, {"mmd2", q.mmd2}, {"plus_mass", q.plus_mass}, {"near_mean", q.near_mean}};
 }
 
 struct report {
@@ -366,18 +366,15 @@ int main(int argc, char** argv) {
     if (std::filesystem::is_directory(out + "/metrics.json")) throw io_error("toy128", out + "/metrics.json", "a file", "a directory");
     be::set_num_threads(threads);
     const auto reports = run_all(s);
-    std::string json = fmt::format("{{\n  \"steps\": {}, \"batch\": {}, \"width\": {}, \"seed\": {},\n  \"methods\": [\n", s.steps,
-                                   s.batch, s.width, s.seed);
-    for (std::size_t k = 0; k < reports.size(); ++k) {
-      const auto& r = reports[k];
-      json += fmt::format("    {{\"method\": \"{}\", \"train_seconds\": {:.4g}, \"coupling_seconds\": {:.4g}, \"straightness_p2_normalized\": {:.5g}, "
-                          "\"nfe1\": {}, \"nfe2\": {}}}{}\n",
-                          r.method, r.time.seconds, r.time.coupling_seconds, r.straightness, json_of(r.nfe1), json_of(r.nfe2),
-                          k + 1 < reports.size() ? "," : "");
-    }
-    json += "  ]\n}\n";
+    io::ordered_json metrics = {{"steps", s.steps}, {"batch", s.batch}, {"width", s.width}, {"seed", s.seed},
+                                {"methods", io::ordered_json::array()}};
+    for (const auto& r : reports)
+      metrics["methods"].push_back({{"method", r.method}, {"train_seconds", r.time.seconds},
+                                    {"coupling_seconds", r.time.coupling_seconds},
+                                    {"straightness_p2_normalized", r.straightness}, {"nfe1", json_of(r.nfe1)},
+                                    {"nfe2", json_of(r.nfe2)}});
     std::filesystem::create_directories(out);
-    io::write_atomically(out + "/metrics.json", [&](std::ostream& f) { f << json; });
+    io::write_atomically(out + "/metrics.json", [&](std::ostream& f) { f << metrics.dump(2) << '\n'; });
     std::printf("toy128: wrote %s/metrics.json\n", out.c_str());
   } catch (const error& e) {
     std::cerr << "toy128: " << e.what() << "\n";
