@@ -7,7 +7,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
     idemgen::io::parse_points_csv(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.csv");
-  } catch (const idemgen::error&) {
+  } catch (const idemgen::io_error&) {
   }
   return 0;
 }

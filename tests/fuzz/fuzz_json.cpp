@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (value.is_object())
       for (const auto& [key, item] : value.items())
         if (item.is_string()) idemgen::io::json_quote(key + item.get<std::string>());
-  } catch (const idemgen::error&) {
+  } catch (const idemgen::io_error&) {
   }
   return 0;
 }

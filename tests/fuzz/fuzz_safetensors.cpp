@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   io::safetensors file;
   try {
     file = io::parse_safetensors(std::string_view(reinterpret_cast<const char*>(data), size), path);
-  } catch (const idemgen::error&) {
+  } catch (const idemgen::io_error&) {
     return 0;
   }
   try {
@@ -26,11 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     train::metadata_integer(file.metadata, "step", path);
     train::metadata_unsigned(file.metadata, "rng_seed", path);
     train::metadata_real(file.metadata, "lr_scale", path, 0);
-  } catch (const idemgen::error&) {
+  } catch (const idemgen::io_error&) {
   }
   try {
     teachers::pairs_from<cpu>(file, path);
-  } catch (const idemgen::error&) {
+  } catch (const idemgen::io_error&) {
   }
   return 0;
 }
