@@ -108,9 +108,7 @@ int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, con
   }
   write_trajectory_png(out + "/trajectory.png", states, data_a, /*box_from_first=*/true,
                        fmt::format("{}: z, f(z), f(f(z)), ...", model), how.source_scale == 1 ? "z" : "f(z)",
-                       static_cast<int>(states.size()) - (how.source_scale == 1 ? 1 : 0) == 1
-                           ? std::string("f(z)")
-                           : fmt::format("f^{}(z)", static_cast<int>(states.size()) - (how.source_scale == 1 ? 1 : 0)));
+                       fmt::format("f^{}(z)", std::max(k, 2)));  // the loop above shows max(k, 2) applications
   std::printf("idemgen: %s (data vs data %.4g); wrote %s\n", summary.c_str(),
               evaluation::mmd2_unbiased<be>(data_b, data_a), out.c_str());
   return 0;

@@ -14,8 +14,7 @@
 
 #include "idemgen/core/errors.hpp"
 #include "idemgen/io/safetensors.hpp"
-#include "idemgen/train/checkpoint_layout.hpp"
-#include "idemgen/train/checkpoint_metadata.hpp"
+#include "idemgen/train/checkpoint.hpp"
 
 namespace idemgen::teachers {
 
@@ -30,15 +29,6 @@ struct pair_set {
   index_t dim() const { return z.rows(); }
 };
 
-namespace detail {
-template <numeric_backend B>
-io::tensor to_tensor(typename B::const_view v, std::vector<std::int64_t> shape) {
-  std::vector<typename B::scalar> host(static_cast<std::size_t>(v.size()));
-  B::copy_to_host(v, host.data());
-  return io::tensor::from(host.data(), std::move(shape));
-}
-}  // namespace detail
-
 template <numeric_backend B>
 void write_pairs(const std::string& path, typename B::const_view z, typename B::const_view y,
                  std::map<std::string, std::string> metadata) {
@@ -52,8 +42,8 @@ void write_pairs(const std::string& path, typename B::const_view z, typename B::
   f.metadata["pairs"] = std::to_string(z.cols());
   f.metadata["dim"] = std::to_string(z.rows());
   const std::vector<std::int64_t> shape = {z.cols(), z.rows()};
-  f.tensors["z"] = detail::to_tensor<B>(z, shape);
-  f.tensors["y"] = detail::to_tensor<B>(y, shape);
+  f.tensors["z"] = io::tensor::from(train::detail::to_host<B>(z).data(), shape);
+  f.tensors["y"] = io::tensor::from(train::detail::to_host<B>(y).data(), shape);
   io::write_safetensors(path, f);
 }
 
