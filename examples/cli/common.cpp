@@ -45,6 +45,10 @@ std::vector<std::pair<std::string, std::string>> coupling_metadata(const options
   if (c == "nearest") meta.emplace_back("imle_ratio", fmt::format("{}", o.imle_ratio));
   if (c == "ot" || c == "sinkhorn") meta.emplace_back("ot_ratio", fmt::format("{}", o.ot_ratio));
   if (c == "sinkhorn") meta.emplace_back("sinkhorn_epsilon", fmt::format("{}", o.sinkhorn_epsilon));
+  if (uses_ot_pool(o)) {  // only then: checkpoints of in-step couplings keep their metadata
+    meta.emplace_back("ot_batch", std::to_string(o.ot_batch == 0 ? o.batch : o.ot_batch));
+    meta.emplace_back("ot_passes", std::to_string(o.ot_passes));
+  }
   return meta;
 }
 

@@ -53,9 +53,10 @@ void claim_output_or_exit(const std::string& out, bool force) {
 void require_memory(const options& o) {
   const std::string coupling = coupling_of(o);
   const double candidates = coupling == "nearest" ? o.imle_ratio : (coupling == "ot" || coupling == "sinkhorn") ? o.ot_ratio : 1;
-  const double columns = candidates * static_cast<double>(o.batch);
+  const double solved = static_cast<double>(o.ot_batch > o.batch ? o.ot_batch : o.batch);  // data points per solve
+  const double columns = candidates * solved;
   const double net_bytes = 32.0 * columns * static_cast<double>(o.width) * static_cast<double>(o.depth + 2);
-  const double cost_bytes = 8.0 * columns * static_cast<double>(o.batch);
+  const double cost_bytes = 8.0 * columns * solved;
   const double sample_bytes = 16.0 * static_cast<double>(o.samples) * static_cast<double>(o.width + 2);
   const double need = net_bytes + cost_bytes + sample_bytes;
   const double machine = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
@@ -74,6 +75,10 @@ options parse_train(int argc, char** argv) {
       ("coupling", po::value(&o.coupling), coupling_help().c_str())
       ("ot-ratio", with_default(&o.ot_ratio),
        "ot, sinkhorn: source candidates M / N (> 1: a rectangular assignment)")
+      ("ot-batch", with_default(&o.ot_batch),
+       "ot, sinkhorn: data points per solve, a multiple K of --batch (0: --batch); one solve serves K steps")
+      ("ot-passes", with_default(&o.ot_passes),
+       "ot, sinkhorn: times each solved batch is served (plan reuse); one solve serves K x passes steps")
       ("sinkhorn-epsilon", with_default(&o.sinkhorn_epsilon),
        "sinkhorn: entropic epsilon relative to the mean cost")
       ("from", po::value(&o.from), "reflow: the previous flow (an fm checkpoint) whose ODE makes the pairs (z, ODE(z))")
@@ -163,6 +168,13 @@ options parse_train(int argc, char** argv) {
   // is written as !(value within range). The upper bounds keep every buffer addressable (the
   // memory estimate below does the rest).
   require_option(o.ot_ratio >= 1 && o.ot_ratio <= 1000, "--ot-ratio", "a number in [1, 1000]", o.ot_ratio);
+  require_option(o.ot_batch >= 0 && o.ot_batch <= (1 << 16), "--ot-batch", "an integer in [0, 2^16]", o.ot_batch);
+  require_option(o.ot_passes >= 1 && o.ot_passes <= 1000, "--ot-passes", "an integer in [1, 1000]", o.ot_passes);
+  if (o.ot_batch != 0 || o.ot_passes != 1) {
+    const std::string c = coupling_of(o);
+    if (c != "ot" && c != "sinkhorn")
+      usage_error("--ot-batch, --ot-passes: need --coupling ot or sinkhorn, got " + c);
+  }
   require_option(o.sinkhorn_epsilon > 0 && std::isfinite(o.sinkhorn_epsilon), "--sinkhorn-epsilon",
                  "a finite number > 0", o.sinkhorn_epsilon);
   try {
@@ -234,6 +246,16 @@ options parse_train(int argc, char** argv) {
                  "an even integer in [2, 4096]", o.cond_dim);
   require_option(o.fourier_scale > 0 && std::isfinite(o.fourier_scale), "--fourier-scale", "a finite number > 0",
                  o.fourier_scale);
+  if (uses_ot_pool(o)) {
+    const index_t per_solve = o.ot_batch == 0 ? o.batch : o.ot_batch;
+    require_option(per_solve % o.batch == 0, "--ot-batch", fmt::format("a multiple of --batch {}", o.batch), o.ot_batch);
+    // A resumed run is exact when its checkpoint falls between solves (the pool is not saved).
+    const long period = static_cast<long>(per_solve / o.batch) * o.ot_passes;
+    require_option(o.checkpoint_every % period == 0, "--checkpoint-every",
+                   fmt::format("a multiple of {} (the steps one OT solve serves; a resumed run is exact only "
+                               "between solves)", period),
+                   o.checkpoint_every);
+  }
   require_memory(o);
   // Last: probing the device is the one check that touches hardware.
   if (o.device == "cuda") {

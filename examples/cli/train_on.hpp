@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "idemgen/backend/cpu.hpp"
+#include "idemgen/couplings/ot_pool.hpp"
 #include "idemgen/data/dataset.hpp"
 #include "idemgen/io/json.hpp"
 #include "idemgen/io/output_directory.hpp"
@@ -57,6 +58,8 @@ struct options {
   std::string from;       // --coupling reflow: the previous flow's fm checkpoint
   int reflow_steps = 100; // its Euler steps per pair
   double ot_ratio = 1, sinkhorn_epsilon = 0.05;
+  index_t ot_batch = 0;  // ot, sinkhorn: data points per solve (0: --batch, the in-step coupling)
+  int ot_passes = 1;     // ot, sinkhorn: times each solved batch is served (plan reuse)
   index_t cond_dim = 32;
   double fourier_scale = 2.0;
   bool force = false;   // --force: replace an earlier run's files in --out
@@ -124,6 +127,31 @@ struct interrupted {
 /// The signal that asked training to stop (0: none); set by the handler train_and_save installs.
 inline volatile std::sig_atomic_t stop_signal = 0;
 extern "C" inline void request_stop(int signal) { stop_signal = signal; }
+
+/// --ot-batch > --batch or --ot-passes > 1: the OT coupling is solved outside the step, once
+/// every (ot_batch / batch) · passes steps (coupling::ot_pool).
+inline bool uses_ot_pool(const options& o) { return (o.ot_batch != 0 && o.ot_batch != o.batch) || o.ot_passes != 1; }
+
+template <class Generator, class NextBatch>
+train::training_report train_on_pool(Generator& gen, const options& o, NextBatch& next_batch,
+                                     const train::trainer_options& loop) {
+  using B = typename Generator::backend_type;
+  const coupling::pool_options pool_options = {
+      .steps_per_solve = static_cast<int>((o.ot_batch == 0 ? o.batch : o.ot_batch) / o.batch),
+      .passes = o.ot_passes,
+      .candidates_per_sample = o.ot_ratio,
+      .sinkhorn_options = {.epsilon = o.sinkhorn_epsilon}};
+  if constexpr (metric::transport_cost<std::remove_cvref_t<decltype(gen.metric())>, B>) {
+    if (coupling_of(o) == "sinkhorn") {
+      coupling::ot_pool<B, coupling::sinkhorn> pool(o.batch, pool_options);
+      return train::train_pooled(gen, pool, next_batch, loop);
+    }
+    coupling::ot_pool<B> pool(o.batch, pool_options);
+    return train::train_pooled(gen, pool, next_batch, loop);
+  } else {
+    throw invalid_argument("--ot-batch", o.method, "a method whose metric is a transport cost", "another metric");
+  }
+}
 
 /// The training loop every method shares, on the generator's backend: log.csv and, when
 /// o.eval_every > 0, eval.csv rows from 1000 samples of `sample` on a fixed z; then
@@ -205,11 +233,12 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
   };
   stop_signal = 0;
   const auto previous_int = std::signal(SIGINT, request_stop), previous_term = std::signal(SIGTERM, request_stop);
-  const auto report = train::train(gen, o.batch, [&](typename B::view x) { sampler.sample(x, data_rng); },
-                                   {.steps = o.steps, .log_every = o.log_every, .log_path = o.out + "/log.csv",
-                                    .evaluate_every = o.eval_every, .evaluate = evaluate,
-                                    .checkpoint_every = o.checkpoint_every, .checkpoint = [&](long) { save(); },
-                                    .append_log = o.resume, .stop = &stop_signal});
+  const train::trainer_options loop = {.steps = o.steps, .log_every = o.log_every, .log_path = o.out + "/log.csv",
+                                       .evaluate_every = o.eval_every, .evaluate = evaluate,
+                                       .checkpoint_every = o.checkpoint_every, .checkpoint = [&](long) { save(); },
+                                       .append_log = o.resume, .stop = &stop_signal};
+  const auto next_batch = [&](typename B::view x) { sampler.sample(x, data_rng); };
+  const auto report = uses_ot_pool(o) ? train_on_pool(gen, o, next_batch, loop) : train::train(gen, o.batch, next_batch, loop);
   std::signal(SIGINT, previous_int);
   std::signal(SIGTERM, previous_term);
   save();

@@ -39,6 +39,40 @@ struct sinkhorn {
   using solver_type = transport::sinkhorn_solver;
 };
 
+/// The cost matrix as a host view: the matrix itself on the CPU, a copy in `buffer` on a device.
+template <class B>
+matrix_view<const typename B::scalar> costs_on_host(const typename B::matrix& costs,
+                                                    std::vector<typename B::scalar>& buffer) {
+  using S = typename B::scalar;
+  if constexpr (std::is_same_v<typename B::space, host_space>) {
+    return matrix_view<const S>(costs.data(), costs.rows(), costs.cols());
+  } else {
+    buffer.resize(static_cast<std::size_t>(costs.rows() * costs.cols()));
+    B::copy_to_host(costs, buffer.data());
+    return matrix_view<const S>(buffer.data(), costs.rows(), costs.cols());
+  }
+}
+
+/// One solve on host costs (sources × targets): source_of[j] is target j's source, every source
+/// used at most once. Adds the solver's iterations and, for Sinkhorn, its convergence and
+/// marginal error to `r`. What minibatch_ot and ot_pool call.
+template <class Solver, class S>
+void assign(matrix_view<const S> costs, typename Solver::solver_type& solver,
+            const transport::sinkhorn_options& sinkhorn_options, random_stream& rng,
+            std::vector<index_t>& source_of, std::vector<double>& weights, std::vector<char>& taken, report& r) {
+  if constexpr (std::is_same_v<Solver, exact>) {
+    const auto& a = solver.solve(costs);
+    source_of.assign(a.source_of.begin(), a.source_of.end());
+    r.iterations += static_cast<int>(a.augmentations);
+  } else {
+    const auto& plan = solver.solve(costs, sinkhorn_options);
+    transport::draw_pairs(costs, plan, rng, source_of, weights, taken);
+    r.iterations += plan.iterations;
+    r.converged = r.converged && plan.converged;
+    r.marginal_error = std::max(r.marginal_error, plan.marginal_error);
+  }
+}
+
 template <class Solver = exact>
 struct minibatch_ot {
   static_assert(std::is_same_v<Solver, exact> || std::is_same_v<Solver, sinkhorn>,
@@ -72,28 +106,10 @@ struct minibatch_ot {
     const index_t m = images.cols();
     s.costs.resize(m, n);
     ctx.metric().template cost<B>(images, ctx.batch_data(), s.costs);
-    matrix_view<const S> host(nullptr, m, n);
-    if constexpr (std::is_same_v<typename B::space, host_space>) {
-      host = matrix_view<const S>(s.costs.data(), m, n);
-    } else {
-      s.host_costs.resize(static_cast<std::size_t>(m * n));
-      B::copy_to_host(s.costs, s.host_costs.data());
-      host = matrix_view<const S>(s.host_costs.data(), m, n);
-    }
-    s.host_assigned.resize(static_cast<std::size_t>(n));
+    const matrix_view<const S> host = costs_on_host<B>(s.costs, s.host_costs);
     s.last = {};
     for (index_t j = 0; j < n; ++j) s.last.independent_cost += static_cast<double>(host(j, j));
-    if constexpr (std::is_same_v<Solver, exact>) {
-      const auto& a = s.solver.solve(host);
-      std::copy(a.source_of.begin(), a.source_of.end(), s.host_assigned.begin());
-      s.last.iterations = static_cast<int>(a.augmentations);
-    } else {
-      const auto& plan = s.solver.solve(host, sinkhorn_options);
-      transport::draw_pairs(host, plan, ctx.rng(), s.host_assigned, s.weights, s.taken);
-      s.last.iterations = plan.iterations;
-      s.last.converged = plan.converged;
-      s.last.marginal_error = plan.marginal_error;
-    }
+    assign<Solver>(host, s.solver, sinkhorn_options, ctx.rng(), s.host_assigned, s.weights, s.taken, s.last);
     for (index_t j = 0; j < n; ++j)
       s.last.coupled_cost += static_cast<double>(host(s.host_assigned[static_cast<std::size_t>(j)], j));
     s.assigned.resize(1, n);

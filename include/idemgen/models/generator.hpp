@@ -99,6 +99,7 @@ class generator {
   using backend_type = B;
   using net_type = Net;
   using const_view = typename B::const_view;
+  using view = typename B::view;
   using optimizer_policy = Optimizer;
   using optimizer_type = typename Optimizer::template type<B>;
   using options_type = basic_generator_options<typename Optimizer::options>;
@@ -150,6 +151,11 @@ class generator {
     context_.begin_on_pairs(source, target, net_.gradients());
     return run_terms();
   }
+
+  /// The sources' image in the space a coupling prices pairs in: f(sources) for a one-step
+  /// model (an inference pass), the sources themselves for a noised one. For couplings run
+  /// outside the step (coupling::ot_pool).
+  const_view image(const_view sources, view out) { return context_.image(sources, out); }
 
   Net& net() { return net_; }
   const Net& net() const { return net_; }

@@ -163,7 +163,7 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
       return sources;
     } else {
       const index_t m = sources.cols();
-      const index_t chunk = std::min(m, 4 * batch());
+      const index_t chunk = batch() > 0 ? std::min(m, 4 * batch()) : m;  // before the first step: one chunk
       for (index_t first = 0; first < m; first += chunk) {
         const index_t count = std::min(chunk, m - first);
         const const_view fz = net_->forward(sources.columns(first, count), const_view{}, c_search_);

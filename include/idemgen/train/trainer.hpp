@@ -55,16 +55,16 @@ struct training_report {
   bool interrupted = false;      // ended early by `stop`
 };
 
-/// next_batch(view) fills one data batch; it is called once per step.
-template <class Generator, class NextBatch>
-training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
-                      const trainer_options& opt) {
+namespace detail {
+/// The loop itself: `step()` makes one optimisation step (drawing its own data) and returns the
+/// generator's step_result; `coupling_seconds()` the coupling's time so far.
+template <class Generator, class Step, class CouplingSeconds>
+training_report run(Generator& gen, Step&& step, CouplingSeconds&& coupling_seconds, const trainer_options& opt) {
   using B = typename Generator::backend_type;
   idemgen::detail::require_option(opt.steps > 0 && opt.log_every > 0 && opt.snapshot_every > 0,
                                   "train::train", "steps/log_every/snapshot_every", "> 0",
                                   fmt::format("{}/{}/{}", opt.steps, opt.log_every, opt.snapshot_every));
   auto& net = gen.net();
-  typename B::matrix x(net.input_dim(), batch);
   struct snapshot {
     typename B::matrix params;
     std::vector<typename B::matrix> state;
@@ -105,17 +105,16 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
   const bool draw = opt.progress && isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   const long first_step = gen.steps();  // > 0 for a resumed run: steps/s counts this run's steps
-  const double coupling_seconds_before = gen.coupling_seconds();
+  const double coupling_seconds_before = coupling_seconds();
   auto last_draw = start;
   training_report report;
   take_snapshot();
   while (gen.steps() < opt.steps) {
-    next_batch(typename B::view(x));
     const long attempted = gen.steps() + 1;
     typename Generator::step_result r;
     std::string diverged;  // why this step diverged; empty: it did not
     try {
-      r = gen.train_step(x);
+      r = step();
       if (!r.finite) diverged = "a non-finite loss or gradient";
       // A non-finite weight shows in the next step's loss or input check; scanning the weights
       // is needed only where the state is kept before that next step: a snapshot, a checkpoint
@@ -189,8 +188,44 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch,
   if (draw) std::fprintf(stderr, "\n");
   report.steps = gen.steps();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  report.coupling_seconds = gen.coupling_seconds() - coupling_seconds_before;
+  report.coupling_seconds = coupling_seconds() - coupling_seconds_before;
   return report;
+}
+}  // namespace detail
+
+/// next_batch(view) fills one data batch; it is called once per step.
+template <class Generator, class NextBatch>
+training_report train(Generator& gen, index_t batch, NextBatch&& next_batch, const trainer_options& opt) {
+  using B = typename Generator::backend_type;
+  typename B::matrix x(gen.net().input_dim(), batch);
+  return detail::run(
+      gen,
+      [&] {
+        next_batch(typename B::view(x));
+        return gen.train_step(x);
+      },
+      [&] { return gen.coupling_seconds(); }, opt);
+}
+
+/// Training on pairs from a coupling::ot_pool: when the pool is empty, next_batch(view) fills an
+/// OT batch (pool.ot_batch() columns) and the pool solves it; every step trains on the pool's
+/// next SGD batch (generator::train_step_on_pairs). The report's coupling_seconds is the
+/// pool's solve time. A retried step (the divergence guard) takes the pool's next batch.
+template <class Generator, class Pool, class NextBatch>
+training_report train_pooled(Generator& gen, Pool& pool, NextBatch&& next_batch, const trainer_options& opt) {
+  using B = typename Generator::backend_type;
+  typename B::matrix x(gen.net().input_dim(), pool.ot_batch());
+  return detail::run(
+      gen,
+      [&] {
+        if (pool.empty()) {
+          next_batch(typename B::view(x));
+          pool.refill(gen, x);
+        }
+        const auto pairs = pool.next();
+        return gen.train_step_on_pairs(pairs.source, pairs.target);
+      },
+      [&] { return pool.seconds(); }, opt);
 }
 
 }  // namespace idemgen::train
