@@ -19,7 +19,8 @@ set -euo pipefail
 packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev nlohmann-json3-dev libboost-program-options-dev
           libstb-dev catch2 libbenchmark-dev zlib1g-dev libopenblas-openmp-dev
           python3  # the coupling benchmark's driver (its CTest test) and the main job's summary
-          clang libclang-rt-14-dev)  # the libFuzzer harnesses of the readers (tests/fuzz/)
+          clang libclang-rt-14-dev  # the libFuzzer harnesses of the readers (tests/fuzz/)
+          libopenmpi-dev openmpi-bin)  # idemgen::mpi and its `mpirun -np 2` test (distributed/)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-torch python3-pot python3-scipy python3-numpy)
 fi

@@ -9,8 +9,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "idemgen/core/config.hpp"
+#include "idemgen/core/errors.hpp"
 
 namespace idemgen {
 
@@ -92,12 +94,34 @@ class random_stream {
   std::uint64_t next_block() const { return next_block_; }
   std::uint64_t seed() const { return (static_cast<std::uint64_t>(key_.k1) << 32) | key_.k0; }
 
-  /// Reserves the blocks for n values and returns the first of them.
+  /// Reserves the blocks for n values and returns the first of them. On a sharded stream (below)
+  /// the n values are this rank's part of a draw of ranks · n, laid out in rank order.
   std::uint64_t reserve(std::uint64_t n_values) {
-    const std::uint64_t first = next_block_;
-    next_block_ += (n_values + 3) / 4;
+    const std::uint64_t blocks = (n_values + 3) / 4;
+    if (ranks_ > 1 && n_values % 4 != 0)
+      throw invalid_argument("random_stream::reserve", "n_values",
+                             "a multiple of 4 on a sharded stream (a rank's part of a draw fills whole blocks: "
+                             "make the per-rank batch a multiple of 4)",
+                             std::to_string(n_values));
+    const std::uint64_t first = next_block_ + static_cast<std::uint64_t>(rank_) * blocks;
+    next_block_ += static_cast<std::uint64_t>(ranks_) * blocks;
     return first;
   }
+
+  /// Data-parallel sharding (distributed/): from now on every draw of n values is rank `rank`'s
+  /// part of one draw of ranks · n, so sample i of the global batch gets the same numbers whether
+  /// 1 or P processes draw it, and every rank's stream stays at the same position (the one a
+  /// checkpoint saves; a run resumes with any rank count). Per-rank draws must be multiples of 4
+  /// values. set_shard(0, 1) is the unsharded stream.
+  void set_shard(int rank, int ranks) {
+    if (ranks < 1 || rank < 0 || rank >= ranks)
+      throw invalid_argument("random_stream::set_shard", "rank", "0 <= rank < ranks",
+                             std::to_string(rank) + " of " + std::to_string(ranks));
+    rank_ = rank;
+    ranks_ = ranks;
+  }
+  int shard_rank() const { return rank_; }
+  int shard_count() const { return ranks_; }
 
   /// A single uniform draw in (0, 1) on the host (uses one whole block; for setup code only).
   double uniform() { return uniform_open01<double>(philox_block_at(key_, reserve(4)).v[0]); }
@@ -113,6 +137,7 @@ class random_stream {
  private:
   philox_key key_{};
   std::uint64_t next_block_ = 0;
+  int rank_ = 0, ranks_ = 1;
 };
 
 }  // namespace idemgen

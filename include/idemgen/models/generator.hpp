@@ -135,21 +135,46 @@ class generator {
 
   /// One optimisation step on data batch x (dim × batch). A non-finite term or gradient skips
   /// the optimiser step and reports finite = false (the trainer's divergence guard acts on it).
-  step_result train_step(const_view x) {
+  step_result train_step(const_view x) { return apply_gradients(compute_gradients(x)); }
+
+  /// One optimisation step on pairs made elsewhere: source(:, j) ↔ target(:, j) (both
+  /// dim × batch); the coupling is not called, and target is the step's data batch.
+  step_result train_step_on_pairs(const_view source, const_view target) {
+    return apply_gradients(compute_gradients_on_pairs(source, target));
+  }
+
+  /// train_step's first half: the terms' values and their gradient in net().gradients(), no
+  /// update. A data-parallel policy (distributed/data_parallel.hpp) all-reduces the gradient
+  /// and the values between the halves.
+  step_result compute_gradients(const_view x) {
     idemgen::detail::require_dim("generator::train_step", "x", "rows", net_.input_dim(), x.rows());
     net_.zero_grad();
     context_.begin(x, net_.gradients());
     return run_terms();
   }
-
-  /// One optimisation step on pairs made elsewhere: source(:, j) ↔ target(:, j) (both
-  /// dim × batch); the coupling is not called, and target is the step's data batch.
-  step_result train_step_on_pairs(const_view source, const_view target) {
+  step_result compute_gradients_on_pairs(const_view source, const_view target) {
     idemgen::detail::require_dim("generator::train_step_on_pairs", "target", "rows", net_.input_dim(),
                                  target.rows());
     net_.zero_grad();
     context_.begin_on_pairs(source, target, net_.gradients());
     return run_terms();
+  }
+  /// train_step's second half, on the gradient in net().gradients(): clipping (r.grad_norm is
+  /// set here), the optimiser step and the EMA; skipped, with r.finite = false, when r.total or
+  /// the gradient is not finite.
+  step_result apply_gradients(step_result r) {
+    r.grad_norm = options_.clip_grad_norm > 0
+                      ? optim::clip_grad_norm<B>(net_.gradients(), options_.clip_grad_norm)
+                      : std::sqrt(B::squared_norm(net_.gradients()));
+    r.finite = std::isfinite(r.total) && std::isfinite(r.grad_norm);
+    if (!r.finite) return r;
+    optimizer_.set_learning_rate(lr_scale_ * (options_.lr_schedule
+                                                  ? optim::learning_rate_at(*options_.lr_schedule, steps_)
+                                                  : options_.optimizer.lr));
+    optimizer_.step(net_.parameters(), net_.gradients());
+    if (options_.ema_decay > 0) ema_.update(net_.parameters());
+    ++steps_;
+    return r;
   }
 
   /// The sources' image in the space a coupling prices pairs in: f(sources) for a one-step
@@ -183,17 +208,6 @@ class generator {
     step_result r;
     run_each(r, std::make_index_sequence<term_count>{});
     context_.finish();
-    r.grad_norm = options_.clip_grad_norm > 0
-                      ? optim::clip_grad_norm<B>(net_.gradients(), options_.clip_grad_norm)
-                      : std::sqrt(B::squared_norm(net_.gradients()));
-    r.finite = std::isfinite(r.total) && std::isfinite(r.grad_norm);
-    if (!r.finite) return r;
-    optimizer_.set_learning_rate(lr_scale_ * (options_.lr_schedule
-                                                  ? optim::learning_rate_at(*options_.lr_schedule, steps_)
-                                                  : options_.optimizer.lr));
-    optimizer_.step(net_.parameters(), net_.gradients());
-    if (options_.ema_decay > 0) ema_.update(net_.parameters());
-    ++steps_;
     return r;
   }
 

@@ -73,7 +73,21 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
   }
   /// The backward sweep over the step's calls (once, after the last term). Returns the number
   /// of backward passes it ran.
-  int finish() { return graph_.backward(*net_, this->grads()); }
+  int finish() {
+    // The shards' gradients are summed once per step, not per call (nn::network_base::
+    // defer_shard_sums): T threads then give what T data-parallel ranks give, bit for bit.
+    constexpr bool defers = requires(const Net& n, view g) { n.defer_shard_sums(g); n.flush_shard_sums(); };
+    if constexpr (defers) {
+      struct flush_on_exit {  // also when a backward pass throws (a non-finite value met)
+        const Net* net;
+        ~flush_on_exit() { net->flush_shard_sums(); }
+      } flush{net_};
+      net_->defer_shard_sums(this->grads());
+      return graph_.backward(*net_, this->grads());
+    } else {
+      return graph_.backward(*net_, this->grads());
+    }
+  }
   /// The calls in the step's graph so far (each one forward pass with its activations kept).
   int calls() const { return graph_.size(); }
 

@@ -9,6 +9,7 @@
 // plus `static constexpr const char* name`, input_dim(), output_dim(), cond_rows(), options()
 // with `check_finite`, and a cache with `index_t batch` and `batch_shards<cache, B> shards`.
 
+#include <algorithm>
 #include <cstddef>
 #include <type_traits>
 #include <fmt/format.h>
@@ -61,6 +62,32 @@ class network_base {
       if (c.shards.count > 1) return backward_shards(c, dy, grads.data());
     return self().backward_impl(c, dy, grads.data());
   }
+  /// From now until flush_shard_sums(), a sharded backward into `grads` adds into one buffer
+  /// per shard, kept across calls, instead of adding (g_0 + g_1 + …) into grads at every call;
+  /// the flush then adds the shards' totals once, in shard order. So the step's gradient is
+  /// Σ_t (Σ_calls g_t,call): what T processes of one shard each (1 thread, distributed/) would
+  /// compute and all-reduce in rank order, bit for bit. The step context brackets every step's
+  /// backward sweep with the two calls; a single-thread pass is unchanged.
+  void defer_shard_sums(view grads) const {
+    deferred_.target = grads.data();
+    deferred_.used = 0;
+  }
+  void flush_shard_sums() const {
+    scalar* target = deferred_.target;
+    deferred_.target = nullptr;
+    const int used = deferred_.used;
+    if (target == nullptr || used == 0) return;
+    if constexpr (std::is_same_v<typename B::space, host_space>) {  // only host passes split
+      const index_t params = parameter_count();
+      const scalar* g = deferred_.grads.data();
+      B::parallel_for(params, [=](index_t i) {
+        scalar sum = g[i];
+        for (int t = 1; t < used; ++t) sum += g[i + t * params];
+        target[i] += sum;
+      });
+    }
+  }
+
   /// Stop-gradient routing: returns dL/dx and leaves every parameter gradient untouched.
   template <class Cache>
   const_view backward(Cache& c, const_view dy, std::nullptr_t) const {
@@ -83,6 +110,14 @@ class network_base {
 
   parameter_layout layout_;
   typename B::matrix params_, grads_;
+  // defer_shard_sums: the gradient buffer the deferral is for, one buffer per shard
+  // (parameter_count × shards), and how many of them this step has used.
+  struct deferred_shard_grads {
+    scalar* target = nullptr;
+    typename B::matrix grads;
+    int used = 0;
+  };
+  mutable deferred_shard_grads deferred_;
 
  private:
   const Derived& self() const { return static_cast<const Derived&>(*this); }
@@ -115,11 +150,19 @@ class network_base {
     const int count = shards.count;
     const index_t n = c.batch, params = parameter_count();
     shards.dx.resize(self().input_dim(), n);
-    if (grads != nullptr) shards.grads.resize(params, count);
+    const bool defer = grads != nullptr && grads == deferred_.target;
+    if (defer && count > deferred_.used) {  // a shard's first pass of the step: its buffer starts at 0
+      deferred_.grads.resize(params, std::max(count, static_cast<int>(deferred_.grads.cols())));
+      B::fill(view(deferred_.grads.data() + deferred_.used * params, params * (count - deferred_.used), 1), scalar(0));
+      deferred_.used = count;
+    }
+    if (grads != nullptr && !defer) shards.grads.resize(params, count);
     detail::run_shards(count, [&](int t) {
       const auto [first, last] = detail::shard_columns(n, count, t);
       scalar* g = nullptr;
-      if (grads != nullptr) {
+      if (defer) {
+        g = deferred_.grads.data() + t * params;  // accumulates across the step's calls
+      } else if (grads != nullptr) {
         g = shards.grads.data() + t * params;
         B::fill(view(g, params, 1), scalar(0));
       }
@@ -127,7 +170,7 @@ class network_base {
                                                  dy.columns(first, last - first), g);
       B::copy(dx, view(shards.dx).columns(first, last - first));
     });
-    if (grads != nullptr) {
+    if (grads != nullptr && !defer) {
       const scalar* g = shards.grads.data();
       B::parallel_for(params, [=](index_t i) {
         scalar sum = g[i];

@@ -44,6 +44,10 @@ class wrapped_network {
   typename backend_type::const_view parameters() const { return net_.parameters(); }
   typename backend_type::view gradients() { return net_.gradients(); }
   void zero_grad() { net_.zero_grad(); }
+  /// nn::network_base::defer_shard_sums and flush_shard_sums, where the wrapped network has them.
+  void defer_shard_sums(typename backend_type::view grads) const
+    requires requires(const Net& n) { n.defer_shard_sums(grads); } { net_.defer_shard_sums(grads); }
+  void flush_shard_sums() const requires requires(const Net& n) { n.flush_shard_sums(); } { net_.flush_shard_sums(); }
   decltype(auto) parameter_blocks() const { return net_.parameter_blocks(); }  // named, for checkpoints
   /// The wrapped network's buffers (checkpoints write them beside the parameters).
   auto buffers() const requires requires(const Net& n) { n.buffers(); } { return net_.buffers(); }
