@@ -19,6 +19,7 @@
 #include "idemgen/distributed/mpi_communicator.hpp"
 #include "idemgen/models/flow_matching.hpp"
 #include "idemgen/models/ign.hpp"
+#include "idemgen/models/naign.hpp"
 #include "idemgen/nn/mlp.hpp"
 
 namespace {
@@ -52,6 +53,21 @@ auto make_ign() {
       models::generator_options{.optimizer = {.lr = 1e-2, .weight_decay = 0.0}, .seed = 5});
 }
 
+template <class S>
+auto make_naign() {
+  return std::make_unique<models::naign<nn::mlp<backend::cpu<S>>>>(
+      make_mlp<S>(0), models::naign_losses{}, metric::l2{},
+      models::generator_options{.optimizer = {.lr = 1e-2, .weight_decay = 0.0}, .seed = 5},
+      coupling::nearest_generated{.candidates_per_sample = 4});
+}
+template <class S>
+auto make_ot_naign() {
+  return std::make_unique<models::ot_naign<nn::mlp<backend::cpu<S>>>>(
+      make_mlp<S>(0), models::naign_losses{}, metric::l2{},
+      models::generator_options{.optimizer = {.lr = 1e-2, .weight_decay = 0.0}, .seed = 5},
+      coupling::minibatch_ot<>{.candidates_per_sample = 2});
+}
+
 template <class Gen>
 std::vector<double> weights(Gen& gen) {
   const auto p = gen.net().parameters();
@@ -60,13 +76,14 @@ std::vector<double> weights(Gen& gen) {
 
 /// K steps on P ranks (N each) against K steps of one process of P threads at P · N.
 template <class S, class Make>
-void check_equals_single_process(const char* method, Make make, distributed::mpi_communicator& comm) {
+void check_equals_single_process(const char* method, Make make, distributed::mpi_communicator& comm,
+                                 distributed::coupling_scope scope = distributed::coupling_scope::per_rank) {
   using B = backend::cpu<S>;
   constexpr index_t n = 64;
   constexpr int steps = 6;
   const int p = comm.size(), rank = comm.rank();
   auto gen = make();
-  distributed::data_parallel<std::remove_reference_t<decltype(*gen)>, distributed::mpi_communicator> dp(*gen, comm);
+  distributed::data_parallel<std::remove_reference_t<decltype(*gen)>, distributed::mpi_communicator> dp(*gen, comm, scope);
   random_stream data_stream(21);
   dp.shard(data_stream);
   data::toy_sampler<B> toy(data::toy::grid25);
@@ -147,6 +164,14 @@ int main(int argc, char** argv) {
     // 3, 4. Training.
     check_equals_single_process<double>("fm", make_fm<double>, comm);
     check_equals_single_process<double>("ign", make_ign<double>, comm);
+    // NAIGN searches its candidates over the batch: the same as one process with the global
+    // search (every rank's candidates), for IMLE's nearest candidate and for exact OT.
+    check_equals_single_process<double>("naign (global search)", make_naign<double>, comm,
+                                        distributed::coupling_scope::global);
+    check_equals_single_process<double>("ot-naign (global solve)", make_ot_naign<double>, comm,
+                                        distributed::coupling_scope::global);
+    check_equals_single_process<float>("naign (global search)", make_naign<float>, comm,
+                                       distributed::coupling_scope::global);
     check_equals_single_process<float>("fm", make_fm<float>, comm);
     check_equals_single_process<float>("ign", make_ign<float>, comm);
   } catch (const std::exception& e) {

@@ -23,6 +23,7 @@
 
 #include "idemgen/core/errors.hpp"
 #include "idemgen/couplings/coupling.hpp"
+#include "idemgen/distributed/collective.hpp"
 #include "idemgen/metrics/metric.hpp"
 #include "idemgen/transport/assignment.hpp"
 #include "idemgen/transport/sinkhorn.hpp"
@@ -92,6 +93,8 @@ struct minibatch_ot {
     std::vector<double> weights;           // sinkhorn's draw
     typename Solver::solver_type solver;
     coupling::report last;
+    typename B::matrix all_candidates, all_images, all_data;  // data-parallel, global solve only
+    std::vector<S> host_local, host_all;
   };
 
   template <class Ctx>
@@ -102,20 +105,45 @@ struct minibatch_ot {
                   "coupling::minibatch_ot: the metric must be a transport cost (m.cost<B>(a, b, out) "
                   "giving D(a_i, b_j) exactly; see include/idemgen/metrics/metric.hpp)");
     const index_t n = ctx.batch(), d = ctx.dim();
-    const auto images = draw_candidates(ctx, candidates_per_sample, s.candidates, s.images, "coupling::minibatch_ot");
-    const index_t m = images.cols();
-    s.costs.resize(m, n);
-    ctx.metric().template cost<B>(images, ctx.batch_data(), s.costs);
+    typename B::const_view images =
+        draw_candidates(ctx, candidates_per_sample, s.candidates, s.images, "coupling::minibatch_ot");
+    typename B::const_view candidates = s.candidates, targets = ctx.batch_data();
+    // Data-parallel with a collective: every rank solves the one assignment over the global
+    // batch (the same problem, so the same answer) and takes its own targets' pairs.
+    index_t first_target = 0;
+    if (auto* c = ctx.collective(); c != nullptr && c->size() > 1) {
+      distributed::all_gather_columns<B>(*c, images, s.all_images, s.host_local, s.host_all);
+      distributed::all_gather_columns<B>(*c, candidates, s.all_candidates, s.host_local, s.host_all);
+      distributed::all_gather_columns<B>(*c, targets, s.all_data, s.host_local, s.host_all);
+      images = s.all_images;
+      candidates = s.all_candidates;
+      targets = s.all_data;
+      first_target = n * c->rank();
+    }
+    const index_t m = images.cols(), all = targets.cols();
+    s.costs.resize(m, all);
+    ctx.metric().template cost<B>(images, targets, s.costs);
     const matrix_view<const S> host = costs_on_host<B>(s.costs, s.host_costs);
     s.last = {};
-    for (index_t j = 0; j < n; ++j) s.last.independent_cost += static_cast<double>(host(j, j));
-    assign<Solver>(host, s.solver, sinkhorn_options, ctx.rng(), s.host_assigned, s.weights, s.taken, s.last);
-    for (index_t j = 0; j < n; ++j)
+    for (index_t j = 0; j < all; ++j) s.last.independent_cost += static_cast<double>(host(j, j));
+    if (first_target == 0 && all == n) {
+      assign<Solver>(host, s.solver, sinkhorn_options, ctx.rng(), s.host_assigned, s.weights, s.taken, s.last);
+    } else {
+      // Sinkhorn's draw from the plan must be the same on every rank: an unsharded copy of the
+      // stream draws it, and the stream moves on past what the copy used.
+      random_stream& rng = ctx.rng();
+      random_stream replicated(rng.seed(), rng.next_block());
+      assign<Solver>(host, s.solver, sinkhorn_options, replicated, s.host_assigned, s.weights, s.taken, s.last);
+      const int rank = rng.shard_rank(), ranks = rng.shard_count();
+      rng = random_stream(rng.seed(), replicated.next_block());
+      rng.set_shard(rank, ranks);
+    }
+    for (index_t j = 0; j < all; ++j)
       s.last.coupled_cost += static_cast<double>(host(s.host_assigned[static_cast<std::size_t>(j)], j));
     s.assigned.resize(1, n);
-    B::copy_from_host(s.host_assigned.data(), s.assigned);
+    B::copy_from_host(s.host_assigned.data() + first_target, s.assigned);
     s.selected.resize(d, n);
-    B::gather_columns(s.candidates, s.assigned, s.selected);
+    B::gather_columns(candidates, s.assigned, s.selected);
     return {s.selected, ctx.batch_data()};
   }
 };

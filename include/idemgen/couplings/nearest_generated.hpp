@@ -10,11 +10,13 @@
 // the N selected sources with a cache — same θ, same values, so its gradient is that of the min.
 
 #include <cmath>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "idemgen/core/errors.hpp"
 #include "idemgen/couplings/coupling.hpp"
+#include "idemgen/distributed/collective.hpp"
 
 namespace idemgen::coupling {
 
@@ -26,20 +28,33 @@ struct nearest_generated {
   struct state {
     typename B::matrix candidates, images, distances, selected;
     typename B::index_matrix nearest;
+    typename B::matrix all_candidates, all_images;  // data-parallel, global search only
+    std::vector<typename B::scalar> host_local, host_all;
   };
 
+  /// In a data-parallel run with a collective (distributed::data_parallel's global couplings),
+  /// each data point searches every rank's candidates — the search one process makes over the
+  /// global batch — instead of its own rank's.
   template <class Ctx>
   pairing<typename Ctx::backend_type> operator()(Ctx& ctx, state<typename Ctx::backend_type>& s) const {
     using B = typename Ctx::backend_type;
     const index_t n = ctx.batch(), d = ctx.dim();
-    const auto images = draw_candidates(ctx, candidates_per_sample, s.candidates, s.images, "coupling::nearest_generated");
+    typename B::const_view images = draw_candidates(ctx, candidates_per_sample, s.candidates, s.images,
+                                                    "coupling::nearest_generated");
+    typename B::const_view candidates = s.candidates;
+    if (auto* c = ctx.collective(); c != nullptr && c->size() > 1) {
+      distributed::all_gather_columns<B>(*c, images, s.all_images, s.host_local, s.host_all);
+      distributed::all_gather_columns<B>(*c, candidates, s.all_candidates, s.host_local, s.host_all);
+      images = s.all_images;
+      candidates = s.all_candidates;
+    }
     const index_t m = images.cols();
     s.distances.resize(m, n);
     ctx.metric().template pairwise<B>(images, ctx.batch_data(), s.distances);
     s.nearest.resize(1, n);
     B::column_argmin(s.distances, s.nearest);
     s.selected.resize(d, n);
-    B::gather_columns(s.candidates, s.nearest, s.selected);
+    B::gather_columns(candidates, s.nearest, s.selected);
     return {s.selected, ctx.batch_data()};
   }
 };

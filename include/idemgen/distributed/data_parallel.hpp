@@ -10,14 +10,17 @@
 //     then ONE all-reduce of [flat gradient, term values, total] in the parameters' scalar type —
 //     one message, not one per tensor — divided by P, then the generator's second half (clipping
 //     on the global norm, optimiser, EMA; generator::apply_gradients).
+//   - Couplings that search or solve over the batch (nearest_generated, minibatch_ot) couple
+//     each rank's N points by default (coupling_scope::per_rank: no communication, the usual
+//     data-parallel choice). coupling_scope::global all-gathers the candidates, their images and
+//     (for OT) the data, and every rank searches or solves over the global batch, as one process
+//     would: 3 all-gathers of d × M values a step, and for OT a solve P² times as large on every rank.
 //   - Deterministic: Communicator::all_reduce_sum sums in rank order (mpi_communicator.hpp). A
 //     single process with P batch shards (P threads, N columns each) sums its shards the same way
 //     (nn::network_base::defer_shard_sums), so on the CPU in double P ranks of 1 thread give the
-//     weights of one process of P threads at the batch P · N bit for bit, for every method whose
-//     coupling pairs each sample with its own draws (independent, teacher ODEs, stored pairs). A
-//     coupling that searches the batch (nearest_generated, minibatch_ot) searches each rank's N
-//     points: per-rank coupling, the usual data-parallel choice, which differs from one search
-//     over P · N.
+//     weights of one process of P threads at the batch P · N bit for bit: for every method whose
+//     coupling pairs each sample with its own draws (independent, teacher ODEs, stored pairs),
+//     and with coupling_scope::global for the searching ones.
 //   - Term values are reported as the mean over ranks of the per-rank means (in the parameters'
 //     scalar type: float precision for a float model).
 // On a device backend the gradient travels through the host (no CUDA-aware MPI assumed).
@@ -34,6 +37,8 @@
 
 namespace idemgen::distributed {
 
+enum class coupling_scope { per_rank, global };
+
 template <class Generator, class Communicator>
 class data_parallel {
   using B = typename Generator::backend_type;
@@ -43,7 +48,9 @@ class data_parallel {
   using generator_type = Generator;
   using step_result = typename Generator::step_result;
 
-  data_parallel(Generator& gen, Communicator& comm) : gen_(&gen), comm_(&comm) {
+  data_parallel(Generator& gen, Communicator& comm, coupling_scope scope = coupling_scope::per_rank)
+      : gen_(&gen), comm_(&comm) {
+    if (scope == coupling_scope::global) gen.set_collective(&comm);
     auto params = gen.net().parameters();
     message_.resize(static_cast<std::size_t>(params.size()));
     B::copy_to_host(params, message_.data());

@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "idemgen/core/errors.hpp"
+#include "idemgen/distributed/collective.hpp"
 
 namespace idemgen::distributed {
 
@@ -53,7 +54,7 @@ class mpi_environment {
   bool owns_ = false;
 };
 
-class mpi_communicator {
+class mpi_communicator final : public collective {
  public:
   mpi_communicator() {
     check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
@@ -61,7 +62,7 @@ class mpi_communicator {
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
   }
-  ~mpi_communicator() {
+  ~mpi_communicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized) MPI_Comm_free(&comm_);
@@ -69,8 +70,8 @@ class mpi_communicator {
   mpi_communicator(const mpi_communicator&) = delete;
   mpi_communicator& operator=(const mpi_communicator&) = delete;
 
-  int rank() const { return rank_; }
-  int size() const { return size_; }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
 
   /// data[0, n) on every rank becomes root's.
   template <class T>
@@ -123,6 +124,9 @@ class mpi_communicator {
     check(MPI_Allgather(local, static_cast<int>(n), type<T>(), all, static_cast<int>(n), type<T>(), comm_),
           "MPI_Allgather");
   }
+
+  void all_gather(const float* local, std::int64_t n, float* all) override { all_gather<float>(local, n, all); }
+  void all_gather(const double* local, std::int64_t n, double* all) override { all_gather<double>(local, n, all); }
 
   void barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
   /// The largest value of x over the ranks (e.g. to agree on a stop request).

@@ -12,6 +12,7 @@
 #include "idemgen/core/concepts.hpp"
 #include "idemgen/core/errors.hpp"
 #include "idemgen/couplings/coupling.hpp"
+#include "idemgen/distributed/collective.hpp"
 
 namespace idemgen::models {
 
@@ -82,6 +83,11 @@ class context_base {
   Coupling& coupling() { return coupling_; }
   idemgen::coupling::state_t<Coupling, B>& coupling_state() { return coupling_state_; }
 
+  /// The other ranks of a data-parallel run, for couplings that search or solve over the global
+  /// batch (distributed/collective.hpp); null in a single process and for per-rank couplings.
+  distributed::collective* collective() const { return collective_; }
+  void set_collective(distributed::collective* c) { collective_ = c; }
+
   /// Scratch matrices of dim × batch for the terms (k < 4).
   view scratch(int k) {
     scratch_[k].resize(dim(), batch());
@@ -119,6 +125,7 @@ class context_base {
   idemgen::coupling::state_t<Coupling, B> coupling_state_;
   pairing pairs_;
   double source_scale_ = 1.0, coupling_seconds_ = 0;
+  distributed::collective* collective_ = nullptr;
   bool have_z_ = false, have_pairs_ = false;
 };
 

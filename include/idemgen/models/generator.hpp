@@ -182,6 +182,10 @@ class generator {
   /// outside the step (coupling::ot_pool).
   const_view image(const_view sources, view out) { return context_.image(sources, out); }
 
+  /// The other ranks of a data-parallel run, for couplings that search or solve over the global
+  /// batch (nearest_generated, minibatch_ot); null (the default): each rank couples its own part.
+  void set_collective(distributed::collective* c) { context_.set_collective(c); }
+
   Net& net() { return net_; }
   const Net& net() const { return net_; }
   const Metric& metric() const { return metric_; }
