@@ -22,14 +22,20 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <new>
+#include <optional>
+#include <string_view>
 
 #include "cli/common.hpp"
 #include "idemgen/io/output_directory.hpp"
+#if defined(IDEMGEN_CLI_MPI)
+#include "idemgen/distributed/mpi_communicator.hpp"
+#endif
 
 using namespace idemgen;
 using namespace idemgen::cli;
@@ -75,6 +81,12 @@ options parse_train(int argc, char** argv) {
       ("coupling", po::value(&o.coupling), coupling_help().c_str())
       ("ot-ratio", with_default(&o.ot_ratio),
        "ot, sinkhorn: source candidates M / N (> 1: a rectangular assignment)")
+      ("distributed", po::bool_switch(&o.distributed),
+       "data-parallel over MPI: run as `mpirun -np P idemgen train --distributed ...` (--batch is per rank; "
+       "on a 2-core machine add --oversubscribe, and --allow-run-as-root as root); rank 0 writes the outputs")
+      ("global-coupling", po::bool_switch(&o.global_coupling),
+       "--distributed: nearest, ot and sinkhorn search over every rank's candidates (as one process at P x --batch) "
+       "instead of each rank's own")
       ("ot-batch", with_default(&o.ot_batch),
        "ot, sinkhorn: data points per solve, a multiple K of --batch (0: --batch); one solve serves K steps")
       ("ot-passes", with_default(&o.ot_passes),
@@ -148,8 +160,12 @@ options parse_train(int argc, char** argv) {
   o.config = config_json("train", vm);
   // The checkpoint's copy leaves out where the run lives and how it was started, so that a run
   // resumed is the same file as the run never stopped.
-  o.model_config = config_json("train", vm, {"out", "resume", "force"});
+  o.model_config = config_json("train", vm, {"out", "resume", "force", "distributed"});
   o.resume = !resume_dir.empty();
+  // How the run is launched is this command line's, not config.json's: a run resumes with any
+  // number of ranks (the streams' positions are global ones).
+  o.distributed = std::find_if(argv, argv + argc, [](const char* a) { return std::string_view(a) == "--distributed"; }) !=
+                  argv + argc;
   if (o.resume && std::filesystem::path(o.out).lexically_normal() != std::filesystem::path(resume_dir).lexically_normal())
     usage_error("--out: --resume " + resume_dir + " continues in " + resume_dir + ", got --out " + o.out);
   if (o.resume && !std::filesystem::is_regular_file(resume_dir + "/model.safetensors"))
@@ -170,6 +186,17 @@ options parse_train(int argc, char** argv) {
   require_option(o.ot_ratio >= 1 && o.ot_ratio <= 1000, "--ot-ratio", "a number in [1, 1000]", o.ot_ratio);
   require_option(o.ot_batch >= 0 && o.ot_batch <= (1 << 16), "--ot-batch", "an integer in [0, 2^16]", o.ot_batch);
   require_option(o.ot_passes >= 1 && o.ot_passes <= 1000, "--ot-passes", "an integer in [1, 1000]", o.ot_passes);
+  if (o.distributed && communicator == nullptr)
+    usage_error("--distributed: this idemgen was built without MPI (Debian: libopenmpi-dev; cmake -DIDEMGEN_WITH_MPI=ON)");
+  if (o.global_coupling && !o.distributed) usage_error("--global-coupling: needs --distributed");
+  if (o.distributed && o.device == "cuda")
+    usage_error("--distributed: runs on the CPU backend only (the NCCL path is not written yet)");
+  if (o.distributed && (o.ot_batch != 0 || o.ot_passes != 1))
+    usage_error("--distributed: does not combine with --ot-batch or --ot-passes");
+  if (o.distributed) {
+    // Every rank draws whole Philox blocks of its part of each batch (random_stream::set_shard).
+    require_option(o.batch % 4 == 0, "--batch", "a multiple of 4 under --distributed", o.batch);
+  }
   if (o.ot_batch != 0 || o.ot_passes != 1) {
     const std::string c = coupling_of(o);
     if (c != "ot" && c != "sinkhorn")
@@ -267,7 +294,8 @@ options parse_train(int argc, char** argv) {
   }
   require_option(o.checkpoint_every >= 0, "--checkpoint-every", "an integer >= 0 (0: at the end only)",
                  o.checkpoint_every);
-  if (!o.resume) claim_output_or_exit(o.out, o.force);  // last: with --force it removes the earlier run's files
+  // Last: with --force it removes the earlier run's files. Under --distributed rank 0 alone.
+  if (!o.resume && is_output_rank()) claim_output_or_exit(o.out, o.force);
   return o;
 }
 
@@ -325,6 +353,17 @@ int main(int argc, char** argv) {
     if (command == "sample") return sample_command(argc - 1, argv + 1);
     if (command == "couple") return couple_command(argc - 1, argv + 1);
     if (command == "pairs") return pairs_command(argc - 1, argv + 1);
+    // --distributed: MPI starts before the options are read, so that only rank 0 claims --out.
+#if defined(IDEMGEN_CLI_MPI)
+    std::optional<distributed::mpi_environment> mpi;
+    std::optional<distributed::mpi_communicator> ranks;
+    if (std::find_if(argv + 2, argv + argc, [](const char* a) { return std::string_view(a) == "--distributed"; }) !=
+        argv + argc) {
+      mpi.emplace(argc, argv);
+      ranks.emplace();
+      communicator = &*ranks;
+    }
+#endif
     const options o = parse_train(argc - 1, argv + 1);
     be::set_num_threads(o.threads);
     return is_noised(o.method) ? train_noised(o) : train_one_step(o);

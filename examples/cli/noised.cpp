@@ -277,6 +277,7 @@ int train_noised(const options& o) {
       draw(host, sampler, steps, z, out, o.seed, nullptr, nullptr, grid_points);
     };
     const trained t = o.device == "cuda" ? train_noised_cuda(o, c, sample) : train_noised_on<be>(o, c, sample);
+    if (!is_output_rank()) return 0;  // --distributed: rank 0 writes the outputs
     load_parameters(host, t.parameters);
     return outputs(host, t);
   };

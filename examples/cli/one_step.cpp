@@ -134,6 +134,7 @@ int train_one_step(const options& o) {
     samplers::one_step(host, source, out);
   };
   const trained t = o.device == "cuda" ? train_one_step_cuda(o, sample) : train_one_step_on<be>(o, sample);
+  if (!is_output_rank()) return 0;  // --distributed: rank 0 writes the outputs
   load_parameters(host, t.parameters);
   return write_outputs(host, o.data, o.samples, how, o.seed, o.out,
                        {{"method", o.method}, {"coupling", coupling_of(o)}, {"device", o.device}, {"steps", t.report.steps},

@@ -21,6 +21,7 @@
 #include "idemgen/backend/cpu.hpp"
 #include "idemgen/couplings/ot_pool.hpp"
 #include "idemgen/data/dataset.hpp"
+#include "idemgen/distributed/data_parallel.hpp"
 #include "idemgen/io/json.hpp"
 #include "idemgen/io/output_directory.hpp"
 #include "idemgen/models/generator.hpp"
@@ -58,6 +59,8 @@ struct options {
   std::string from;       // --coupling reflow: the previous flow's fm checkpoint
   int reflow_steps = 100; // its Euler steps per pair
   double ot_ratio = 1, sinkhorn_epsilon = 0.05;
+  bool distributed = false;      // --distributed: one rank of `mpirun -np P idemgen train`
+  bool global_coupling = false;  // --global-coupling: IMLE/OT search over every rank's candidates
   index_t ot_batch = 0;  // ot, sinkhorn: data points per solve (0: --batch, the in-step coupling)
   int ot_passes = 1;     // ot, sinkhorn: times each solved batch is served (plan reuse)
   index_t cond_dim = 32;
@@ -69,6 +72,11 @@ struct options {
   std::string model_config;  // the checkpoint's "config": the same without --out, --resume, --force
   data::dataset data;   // --dataset, read once when the command line is checked (a CSV file is not read again)
 };
+
+/// The ranks of `mpirun -np P idemgen train --distributed` (set by main; null otherwise).
+inline distributed::collective* communicator = nullptr;
+/// Rank 0 (or a single process): the one that writes files and prints.
+inline bool is_output_rank() { return communicator == nullptr || communicator->rank() == 0; }
 
 bool is_noised(const std::string& method);
 /// The multistep samplers' index set of K grid points (LMM, SIGN Alg. 3): LMM Table 7's {0},
@@ -173,7 +181,8 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
                           {"lr", fmt::format("{}", o.lr)},
                           {"lr_schedule", o.lr_schedule},
                           {"warmup", std::to_string(o.warmup)},
-                          {"batch", std::to_string(o.batch)},
+                          // The global batch: --batch times the ranks under --distributed.
+                          {"batch", std::to_string(o.batch * (communicator ? communicator->size() : 1))},
                           {"seed", std::to_string(o.seed)},
                           {"device", o.device}};
   for (const auto& [k, v] : metadata) meta[k] = v;
@@ -194,9 +203,13 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
                              std::to_string(o.steps));
     data_rng = random_stream(data_rng.seed(), train::metadata_unsigned(saved, "data_rng_next_block", checkpoint_path));
   }
-  io::create_output_directory(o.out);
-  io::write_atomically(o.out + "/config.json", [&](std::ostream& s) { s << o.config; });
-  std::printf("idemgen: %s %s on %s %s %ld steps (batch %ld, width %ld x %ld) on %s\n",
+  const bool writes = is_output_rank();  // under --distributed only rank 0 writes files and prints
+  if (writes) {
+    io::create_output_directory(o.out);
+    io::write_atomically(o.out + "/config.json", [&](std::ostream& s) { s << o.config; });
+  }
+  if (writes)
+    std::printf("idemgen: %s %s on %s %s %ld steps (batch %ld, width %ld x %ld) on %s\n",
               o.resume ? "resuming" : "training", o.method.c_str(), o.dataset.c_str(),
               o.resume ? fmt::format("from step {} to", gen.steps()).c_str() : "for", o.steps,
               static_cast<long>(o.batch), static_cast<long>(o.width), static_cast<long>(o.depth), B::name);
@@ -204,7 +217,7 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
     train::metadata m = meta;
     m["data_rng_next_block"] = std::to_string(data_rng.next_block());
     m["config"] = o.model_config;  // every option, defaults included: loss weights, EMA, clipping, steps
-    train::save_checkpoint(checkpoint_path, gen, m);
+    if (writes) train::save_checkpoint(checkpoint_path, gen, m);
   };
   const auto host_parameters = [&gen] {
     const auto p = gen.net().parameters();
@@ -216,7 +229,7 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
   std::ofstream eval_log;
   std::optional<eval_set> eval;
   be::matrix eval_out(2, 1000);
-  if (o.eval_every > 0) {
+  if (o.eval_every > 0 && writes) {
     eval.emplace(o.seed, dataset, 1000);
     eval_log.open(o.out + "/eval.csv", o.resume ? std::ios::app : std::ios::trunc);
     if (!o.resume) eval_log << "step,mmd2,modes_hit,modes_balanced,high_quality\n";
@@ -233,12 +246,24 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
   };
   stop_signal = 0;
   const auto previous_int = std::signal(SIGINT, request_stop), previous_term = std::signal(SIGTERM, request_stop);
-  const train::trainer_options loop = {.steps = o.steps, .log_every = o.log_every, .log_path = o.out + "/log.csv",
-                                       .evaluate_every = o.eval_every, .evaluate = evaluate,
-                                       .checkpoint_every = o.checkpoint_every, .checkpoint = [&](long) { save(); },
-                                       .append_log = o.resume, .stop = &stop_signal};
+  const train::trainer_options loop = {.steps = o.steps, .log_every = o.log_every,
+                                       .log_path = writes ? o.out + "/log.csv" : std::string(),
+                                       .progress = writes, .evaluate_every = writes ? o.eval_every : 0,
+                                       .evaluate = evaluate, .checkpoint_every = o.checkpoint_every,
+                                       .checkpoint = [&](long) { save(); }, .append_log = o.resume,
+                                       .stop = &stop_signal};
   const auto next_batch = [&](typename B::view x) { sampler.sample(x, data_rng); };
-  const auto report = uses_ot_pool(o) ? train_on_pool(gen, o, next_batch, loop) : train::train(gen, o.batch, next_batch, loop);
+  const auto report = [&] {
+    if (communicator != nullptr) {
+      // Rank 0's weights everywhere, each rank its part of every batch (the streams sharded after
+      // a resume has set their position), one deterministic all-reduce a step.
+      distributed::data_parallel<Generator, distributed::collective> dp(
+          gen, *communicator, o.global_coupling ? distributed::coupling_scope::global : distributed::coupling_scope::per_rank);
+      dp.shard(data_rng);
+      return train::train_data_parallel(dp, o.batch, next_batch, loop);
+    }
+    return uses_ot_pool(o) ? train_on_pool(gen, o, next_batch, loop) : train::train(gen, o.batch, next_batch, loop);
+  }();
   std::signal(SIGINT, previous_int);
   std::signal(SIGTERM, previous_term);
   save();

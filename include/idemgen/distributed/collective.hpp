@@ -1,8 +1,10 @@
 #pragma once
-// distributed::collective — what a coupling needs of the other ranks to search or solve over the
-// global batch instead of its rank's part: an all-gather of columns. No MPI here: the step context
-// holds a pointer to one (null in a single process), distributed::mpi_communicator is one, and
-// data_parallel hands it to the generator when asked for global couplings.
+// distributed::collective — the collectives of data-parallel training as an interface, so that
+// code which must not see MPI's headers (the step context, the CLI's training loop, which nvcc
+// also compiles) can use them: the all-gather a coupling needs to search or solve over the global
+// batch, and the deterministic all-reduce, broadcast and max of distributed::data_parallel.
+// distributed::mpi_communicator is one. The step context holds a pointer to one (null in a single
+// process); data_parallel hands it to the generator when asked for global couplings.
 
 #include <cstdint>
 #include <type_traits>
@@ -20,6 +22,14 @@ class collective {
   /// Every rank's local[0, n) into all[0, P n), in rank order.
   virtual void all_gather(const float* local, std::int64_t n, float* all) = 0;
   virtual void all_gather(const double* local, std::int64_t n, double* all) = 0;
+  /// data[0, n) becomes Σ_ranks data, the same bits on every rank, summed in rank order.
+  virtual void all_reduce_sum(float* data, std::int64_t n) = 0;
+  virtual void all_reduce_sum(double* data, std::int64_t n) = 0;
+  /// data[0, n) on every rank becomes root's.
+  virtual void broadcast(float* data, std::int64_t n, int root) = 0;
+  virtual void broadcast(double* data, std::int64_t n, int root) = 0;
+  /// The largest x over the ranks (to agree on a stop request).
+  virtual int max(int x) = 0;
 };
 
 /// The columns of every rank's `local` (d × n each), in rank order, into `all` (d × P n), through

@@ -71,6 +71,9 @@ class data_parallel {
     return reduce(gen_->compute_gradients_on_pairs(source, target));
   }
 
+  /// True on every rank when `flag` is true on any (a signal reached some ranks only).
+  bool any(bool flag) { return comm_->max(flag ? 1 : 0) != 0; }
+
   /// Wall-clock seconds spent in the all-reduce (with its host copies) over all steps so far.
   double communication_seconds() const { return communication_seconds_; }
 

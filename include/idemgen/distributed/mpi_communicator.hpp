@@ -127,10 +127,14 @@ class mpi_communicator final : public collective {
 
   void all_gather(const float* local, std::int64_t n, float* all) override { all_gather<float>(local, n, all); }
   void all_gather(const double* local, std::int64_t n, double* all) override { all_gather<double>(local, n, all); }
+  void all_reduce_sum(float* data, std::int64_t n) override { all_reduce_sum<float>(data, n); }
+  void all_reduce_sum(double* data, std::int64_t n) override { all_reduce_sum<double>(data, n); }
+  void broadcast(float* data, std::int64_t n, int root) override { broadcast<float>(data, n, root); }
+  void broadcast(double* data, std::int64_t n, int root) override { broadcast<double>(data, n, root); }
 
   void barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
   /// The largest value of x over the ranks (e.g. to agree on a stop request).
-  int max(int x) const {
+  int max(int x) override {
     int out = 0;
     check(MPI_Allreduce(&x, &out, 1, MPI_INT, MPI_MAX, comm_), "MPI_Allreduce");
     return out;

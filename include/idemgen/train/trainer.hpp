@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "idemgen/core/errors.hpp"
@@ -203,6 +204,29 @@ training_report train(Generator& gen, index_t batch, NextBatch&& next_batch, con
       [&] {
         next_batch(typename B::view(x));
         return gen.train_step(x);
+      },
+      [&] { return gen.coupling_seconds(); }, opt);
+}
+
+/// Data-parallel training (distributed::data_parallel): next_batch fills this rank's part of the
+/// batch (from a sharded data stream), the steps all-reduce, and a stop request (opt.stop) on any
+/// rank stops every rank after the same step (one more small all-reduce a step). Give rank 0 the
+/// log, hooks and progress; the other ranks none.
+template <class DataParallel, class NextBatch>
+training_report train_data_parallel(DataParallel& dp, index_t batch, NextBatch&& next_batch, trainer_options opt) {
+  auto& gen = dp.generator();
+  using B = typename std::remove_reference_t<decltype(gen)>::backend_type;
+  typename B::matrix x(gen.net().input_dim(), batch);
+  const volatile std::sig_atomic_t* local_stop = opt.stop;
+  volatile std::sig_atomic_t agreed_stop = 0;
+  opt.stop = &agreed_stop;
+  return detail::run(
+      gen,
+      [&] {
+        next_batch(typename B::view(x));
+        const auto r = dp.train_step(x);
+        agreed_stop = dp.any(local_stop != nullptr && *local_stop != 0) ? 1 : 0;
+        return r;
       },
       [&] { return gen.coupling_seconds(); }, opt);
 }
