@@ -260,7 +260,12 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
       distributed::data_parallel<Generator, distributed::collective> dp(
           gen, *communicator, o.global_coupling ? distributed::coupling_scope::global : distributed::coupling_scope::per_rank);
       dp.shard(data_rng);
-      return train::train_data_parallel(dp, o.batch, next_batch, loop);
+      const auto r = train::train_data_parallel(dp, o.batch, next_batch, loop);
+      if (writes)
+        std::printf("idemgen: %d ranks; the all-reduce took %.3g s of %.3g s (%.1f%%), %zu values a step\n",
+                    dp.size(), dp.communication_seconds(), r.seconds, 100 * dp.communication_seconds() / r.seconds,
+                    static_cast<std::size_t>(gen.net().parameter_count() + Generator::term_count + 1));
+      return r;
     }
     return uses_ot_pool(o) ? train_on_pool(gen, o, next_batch, loop) : train::train(gen, o.batch, next_batch, loop);
   }();
