@@ -68,7 +68,7 @@ struct wave1_imle {
     cpu::column_argmin(s.distances, s.nearest);
     s.selected.resize(d, n);
     cpu::gather_columns(s.z, s.nearest, s.selected);
-    return ctx.mean_distance(ctx.call_on(s.selected), ctx.x(), models::route::full, weight);
+    return ctx.mean_distance(ctx.call_on(s.selected), ctx.x(), models::route::full);
   }
 };
 

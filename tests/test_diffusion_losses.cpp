@@ -134,7 +134,7 @@ TEST_CASE("consistency: gradient through h1, h2 and the anchor matches finite di
   cpu::fill(grads, 0.0);
   ctx.begin(y, grads);
   losses::consistency<>::state<ctx_t> st;
-  const double value = term(ctx, st);
+  const double value = losses::evaluate(term, ctx, st);
   CHECK(ctx.finish() == 2);  // h1 and h2 in one call, and the anchor: one backward pass each
   matrix chains(2, 2 * n), to(1, 2 * n), x(2, n), sigma(1, n);
   cpu::copy(st.chains, chains);

@@ -94,7 +94,7 @@ TEST_CASE("SIGN flow (eq. 8): D(f(x_tn), f(x_ts)) with x_ts one teacher Euler st
   auto& ctx = step.ctx;
   const losses::teacher_flow<teacher_t> flow{.weight = 0.7, .teacher = teacher, .schedule = small_grid};
   losses::teacher_flow<teacher_t>::state<context_t> st;
-  const double value = flow(ctx, st);
+  const double value = losses::evaluate(flow, ctx, st);
   CHECK(ctx.finish() == 1);
   CHECK(ctx.calls() == 1);  // the target f(x_ts) is no call of the graph: forward only
   const matrix analytic = gradient_of(f);
@@ -129,7 +129,7 @@ TEST_CASE("SIGN flow with the empirical estimator lands on x + t_s ε with the s
   for (int steps : {1, 2}) {
     const losses::teacher_flow<teachers::empirical> flow{.euler_steps = steps, .schedule = small_grid};
     losses::teacher_flow<teachers::empirical>::state<context_t> st;
-    flow(ctx, st);
+    losses::evaluate(flow, ctx, st);
     const replayed_point p = replay(x, 8);
     for (index_t j = 0; j < 9; ++j) {
       double t_s = p.sigma(0, j);
@@ -149,8 +149,9 @@ TEST_CASE("SIGN denoise and flow share one call f(x_tn): one forward with activa
   const losses::teacher_flow<teachers::empirical> flow{.schedule = small_grid};
   const losses::denoise<> denoise{.weight = 0.5, .schedule = small_grid};  // an equal value, another object
   losses::teacher_flow<teachers::empirical>::state<context_t> st;
-  const double flow_value = flow(ctx, st);
-  const double denoise_value = denoise(ctx);
+  const double flow_value = losses::evaluate(flow, ctx, st);
+  std::monostate no_state;
+  const double denoise_value = losses::evaluate(denoise, ctx, no_state);
   CHECK(ctx.calls() == 1);
   CHECK(ctx.finish() == 1);
   const matrix analytic = gradient_of(f);
@@ -212,7 +213,7 @@ TEST_CASE("SIGN regression: mean D(f(s z), y) over stored pairs drawn with repla
   auto& ctx = step.ctx;
   const losses::teacher_regression<cpu> reg{.weight = 2.0, .pairs = {.pairs = set}};
   losses::teacher_regression<cpu>::state<context_t> st;
-  const double value = reg(ctx, st);
+  const double value = losses::evaluate(reg, ctx, st);
   ctx.finish();
   const matrix analytic = gradient_of(f);
   random_stream replay_rng(17);

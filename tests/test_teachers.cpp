@@ -160,7 +160,8 @@ TEST_CASE("lines loss: mean ‖N(y + σ z, σ) − y‖² over the pairs with σ
     random_stream rng(8);
     models::step_context<denoiser_t, metric::squared_l2> ctx(den, m, rng);
     ctx.begin_on_pairs(z, y, grads);
-    const double v = term(ctx);
+    std::monostate no_state;
+    const double v = losses::evaluate(term, ctx, no_state);
     ctx.finish();
     return v;
   };

@@ -100,7 +100,7 @@ struct consistency {
     const S* pm = st.mask.data();
     S* pg = ctx.gradient(h, models::route::full).data();
     S* pa = ctx.gradient(anchor, models::route::full).data();
-    const S g = static_cast<S>(weight / static_cast<double>(n));
+    const S g = static_cast<S>(ctx.term_weight() / static_cast<double>(n));
     st.uniform.resize(1, n);  // reused: per-sample inner products
     S* pv = st.uniform.data();
     B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t j) {

@@ -18,7 +18,7 @@ struct denoise {
 
   template <class Ctx>
   double operator()(Ctx& ctx) const {
-    return ctx.mean_distance(ctx.anchor(schedule), ctx.target(), models::route::full, weight);
+    return ctx.mean_distance(ctx.anchor(schedule), ctx.target(), models::route::full);
   }
 };
 

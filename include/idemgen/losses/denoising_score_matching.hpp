@@ -20,7 +20,7 @@ struct denoising_score_matching {
 
   template <class Ctx>
   double operator()(Ctx& ctx) const {
-    return ctx.weighted_distance(schedule, ctx.target(), /*schedule_weighted=*/true, weight);
+    return ctx.weighted_distance(schedule, ctx.target(), /*schedule_weighted=*/true);
   }
 };
 

@@ -24,7 +24,7 @@ struct flow_matching {
     auto velocity_target = ctx.scratch(0);
     B::copy(ctx.target(), velocity_target);
     B::axpy(typename B::scalar(-1), ctx.source(), velocity_target);  // u = y − z
-    return ctx.weighted_distance(schedule, velocity_target, /*schedule_weighted=*/false, weight);
+    return ctx.weighted_distance(schedule, velocity_target, /*schedule_weighted=*/false);
   }
 };
 

@@ -42,7 +42,7 @@ struct idempotence {
     const auto u = ctx.f_z();
     const auto f_u = ctx.f_f_z();
     const auto g_u = ctx.scratch(1);
-    double value = half * ctx.mean_distance(u.value, f_u.value, g_u, half * weight);
+    double value = half * ctx.mean_distance(u.value, f_u.value, g_u, half);
     ctx.add_gradient(u, route::full, g_u);
     // printed: ∂_b D trains the outer call's parameters; its input f_θ'(z) is frozen.
     ctx.add_gradient(f_u, Kind == idem_kind::printed ? route::params_only : route::input_only, g_u, S(-1));
@@ -53,7 +53,7 @@ struct idempotence {
       const auto f_q = ctx.f_f_z();
       const auto f_f_q = ctx.f_f_q();
       const auto g_fq = ctx.scratch(0);
-      value += half * ctx.mean_distance(f_q.value, f_f_q.value, g_fq, half * weight);
+      value += half * ctx.mean_distance(f_q.value, f_f_q.value, g_fq, half);
       ctx.add_gradient(f_q, route::params_only, g_fq);
       ctx.add_gradient(f_f_q, route::input_only, g_fq, S(-1));
     }

@@ -23,7 +23,7 @@ struct lines {
 
   template <class Ctx>
   double operator()(Ctx& ctx) const {
-    return ctx.weighted_distance(schedule, ctx.target(), /*schedule_weighted=*/false, weight);
+    return ctx.weighted_distance(schedule, ctx.target(), /*schedule_weighted=*/false);
   }
 };
 

@@ -1,8 +1,8 @@
 #pragma once
 // Loss terms and sets of them. A term is a small struct with its options (weight first) and one
-// call that returns the term's unweighted value and adds weight · ∂(value)/∂output into the
-// step context's calls (models/step_context.hpp), under the routes its math states; the
-// context's one backward sweep turns those into parameter gradients. A term that needs buffers
+// call that returns the term's unweighted value and adds ∂(value)/∂output into the step
+// context's calls (models/step_context.hpp), which scale it by the term's weight, under the
+// routes its math states; the context's one backward sweep turns those into parameter gradients. A term that needs buffers
 // of its own across steps declares them as `state<Ctx>`; the generator keeps one per term,
 // typed, beside the terms (a steady-state step allocates nothing).
 
@@ -35,11 +35,13 @@ using state_t = typename detail::state_of<T, Ctx>::type;
 
 /// A loss term for step context Ctx.
 ///
-/// Requires: T::name (a short name for logs), T::model (a model_kind), t.weight (the factor the
-/// generator applies to the reported value, and the term to its gradient), and a call
+/// Requires: T::name (a short name for logs), T::model (a model_kind), t.weight (the factor
+/// losses::evaluate has the context apply to the term's gradient, and the generator to its
+/// reported value), and a call
 /// t(ctx) → double, or t(ctx, state) → double for a term with `state<Ctx>`.
-/// Ensures: the call adds weight · ∂(value)/∂(call outputs) into the context's calls and touches
-/// no parameter gradient itself; it returns the unweighted value.
+/// Ensures: the call adds ∂(value)/∂(call outputs) into the context's calls (which scale it by
+/// the weight losses::evaluate set) and touches no parameter gradient itself; it returns the
+/// unweighted value.
 template <class T, class Ctx>
 concept term = requires(const T t, Ctx& ctx, state_t<T, Ctx>& s) {
   { T::name } -> std::convertible_to<const char*>;
@@ -49,9 +51,12 @@ concept term = requires(const T t, Ctx& ctx, state_t<T, Ctx>& s) {
            requires { { t(ctx, s) } -> std::convertible_to<double>; });
 };
 
-/// Runs term t with its state.
+/// Runs term t with its state. The term's weight is applied here, the one place: the context
+/// scales every gradient the term adds by it (ctx.term_weight()), and the generator scales the
+/// reported value by it; a term itself never reads its weight.
 template <class T, class Ctx>
 double evaluate(const T& t, Ctx& ctx, state_t<T, Ctx>& s) {
+  ctx.set_term_weight(t.weight);
   if constexpr (requires { t(ctx, s); })
     return t(ctx, s);
   else

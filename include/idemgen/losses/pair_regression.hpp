@@ -20,7 +20,7 @@ struct pair_regression {
   template <class Ctx>
   double operator()(Ctx& ctx) const {
     const auto f_source = ctx.f_source();
-    return ctx.mean_distance(f_source, ctx.target(), models::route::full, weight);
+    return ctx.mean_distance(f_source, ctx.target(), models::route::full);
   }
 };
 

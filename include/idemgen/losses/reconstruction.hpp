@@ -14,7 +14,7 @@ struct reconstruction {
 
   template <class Ctx>
   double operator()(Ctx& ctx) const {
-    return ctx.mean_distance(ctx.f_x(), ctx.x(), models::route::full, weight);
+    return ctx.mean_distance(ctx.f_x(), ctx.x(), models::route::full);
   }
 };
 

@@ -55,7 +55,7 @@ struct teacher_flow {
       idemgen::detail::require_option(teacher != nullptr, "losses::teacher_flow", "teacher", "a teacher", "none");
     const auto f_x_tn = ctx.anchor(schedule);
     euler_target(ctx, st);
-    return ctx.mean_distance(f_x_tn, st.target, models::route::full, weight);
+    return ctx.mean_distance(f_x_tn, st.target, models::route::full);
   }
 
   /// x_{t_s} from the step's x_{t_n} by the teacher's Euler steps, then target = f(x_{t_s}).

@@ -34,7 +34,7 @@ struct teacher_regression {
     st.input.resize(ctx.dim(), ctx.batch());
     B::copy(drawn.source, st.input);
     B::scale(st.input, static_cast<typename B::scalar>(ctx.source_scale()));
-    return ctx.mean_distance(ctx.call_on(st.input), drawn.target, models::route::full, weight);
+    return ctx.mean_distance(ctx.call_on(st.input), drawn.target, models::route::full);
   }
 };
 

@@ -30,7 +30,7 @@ struct tightness {
     auto g = ctx.scratch(0);
     // ∂/∂f(y) of −w·E D(f(y), y).
     const auto f_y = ctx.f_f_z();  // f(y) has the value of f(f(z)); y = f(z) is a constant here
-    const double raw = ctx.mean_distance(f_y.value, ctx.f_z().value, g, -weight);
+    const double raw = ctx.mean_distance(f_y.value, ctx.f_z().value, g, -1.0);
     double value = -raw;
     if (clamp_ratio > 0) {
       auto tmp = ctx.scratch(1);

@@ -88,6 +88,11 @@ class context_base {
   distributed::collective* collective() const { return collective_; }
   void set_collective(distributed::collective* c) { collective_ = c; }
 
+  /// The weight of the term now running (losses::evaluate sets it): the one factor every
+  /// gradient a term adds through the context is scaled by.
+  double term_weight() const { return term_weight_; }
+  void set_term_weight(double w) { term_weight_ = w; }
+
   /// Scratch matrices of dim × batch for the terms (k < 4).
   view scratch(int k) {
     scratch_[k].resize(dim(), batch());
@@ -124,7 +129,7 @@ class context_base {
   Coupling coupling_;
   idemgen::coupling::state_t<Coupling, B> coupling_state_;
   pairing pairs_;
-  double source_scale_ = 1.0, coupling_seconds_ = 0;
+  double source_scale_ = 1.0, coupling_seconds_ = 0, term_weight_ = 1.0;
   distributed::collective* collective_ = nullptr;
   bool have_z_ = false, have_pairs_ = false;
 };

@@ -217,8 +217,8 @@ class generator {
 
   template <std::size_t... K>
   void run_each(step_result& r, std::index_sequence<K...>) {
-    // Term weights are applied here, once: to the reported total (each term scales its own
-    // gradient by the same weight).
+    // losses::evaluate sets each term's weight on the context, which scales the term's
+    // gradient; the same weight scales the term's value in the reported total here.
     ((r.terms[K] = losses::evaluate(std::get<K>(losses_.terms), context_, std::get<K>(states_)),
       r.total += std::get<K>(losses_.terms).weight * r.terms[K]),
      ...);

@@ -187,27 +187,29 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
     }
   }
 
-  /// D(a_j, b_j) averaged over the batch, with grad_a = weight · ∂/∂a of that mean.
-  double mean_distance(const_view a, const_view b, view grad_a, double weight) {
+  /// D(a_j, b_j) averaged over the batch, with grad_a = w · factor · ∂/∂a of that mean for the
+  /// running term's weight w (set by losses::evaluate; a term passes only its own factor, e.g.
+  /// IGN's ½ or tightness's −1).
+  double mean_distance(const_view a, const_view b, view grad_a, double factor = 1.0) {
     per_sample_.resize(1, a.cols());
     const double total = metric_->template evaluate<B>(
-        a, b, per_sample_, grad_a, static_cast<scalar>(weight / static_cast<double>(a.cols())));
+        a, b, per_sample_, grad_a, static_cast<scalar>(this->term_weight() * factor / static_cast<double>(a.cols())));
     return total / static_cast<double>(a.cols());
   }
   /// The same for a call's output a = c.value, adding the gradient into c under route r.
-  double mean_distance(const call& c, const_view b, route r, double weight) {
+  double mean_distance(const call& c, const_view b, route r, double factor = 1.0) {
     const auto g = this->scratch(3);
-    const double value = mean_distance(c.value, b, g, weight);
+    const double value = mean_distance(c.value, b, g, factor);
     add_gradient(c, r, g);
     return value;
   }
 
   /// (1/n) Σ_j w_j D(anchor_j, target_j) under the model's metric, w_j = schedule.loss_weight(
-  /// level_j) when `schedule_weighted` and 1 otherwise; adds weight · ∂/∂anchor of it into the
-  /// anchor call. With metric::squared_l2 this is EDM's λ(σ)‖D − y‖² (DSM) and flow matching's
+  /// level_j) when `schedule_weighted` and 1 otherwise; adds the running term's weight times
+  /// ∂/∂anchor of it into the anchor call. With metric::squared_l2 this is EDM's λ(σ)‖D − y‖² (DSM) and flow matching's
   /// ‖v − (y − z)‖²; another metric gives another loss (l2, l1, pseudo-Huber).
   template <class Schedule>
-  double weighted_distance(const Schedule& s, const_view target_values, bool schedule_weighted, double weight) {
+  double weighted_distance(const Schedule& s, const_view target_values, bool schedule_weighted) {
     const call a = anchor(s);
     idemgen::detail::require_shape(target_values.rows() == a.value.rows() && target_values.cols() == a.value.cols(),
                                    "step_context::weighted_distance", "target",
@@ -216,7 +218,7 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
     per_sample_.resize(1, batch());
     metric_grad_.resize(dim(), batch());
     this->metric().template evaluate<B>(a.value, target_values, per_sample_, metric_grad_,
-                                        static_cast<scalar>(weight / static_cast<double>(batch())));
+                                        static_cast<scalar>(this->term_weight() / static_cast<double>(batch())));
     weigh_by_level(schedule_of(s), level(s), gradient(a), schedule_weighted);
     return B::sum(per_sample_) / static_cast<double>(batch());
   }
