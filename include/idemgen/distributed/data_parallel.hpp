@@ -30,10 +30,12 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "idemgen/core/errors.hpp"
 #include "idemgen/core/rng.hpp"
+#include "idemgen/distributed/collective.hpp"
 
 namespace idemgen::distributed {
 
@@ -50,12 +52,20 @@ class data_parallel {
 
   data_parallel(Generator& gen, Communicator& comm, coupling_scope scope = coupling_scope::per_rank)
       : gen_(&gen), comm_(&comm) {
-    if (scope == coupling_scope::global) gen.set_collective(&comm);
+    if constexpr (std::is_convertible_v<Communicator*, collective*>)
+      if (scope == coupling_scope::global) gen.set_collective(&comm);
+    if constexpr (!std::is_convertible_v<Communicator*, collective*>)
+      idemgen::detail::require_option(scope == coupling_scope::per_rank, "distributed::data_parallel", "scope",
+                                      "per_rank with a communicator that is no distributed::collective", "global");
     auto params = gen.net().parameters();
-    message_.resize(static_cast<std::size_t>(params.size()));
-    B::copy_to_host(params, message_.data());
-    comm.broadcast(message_.data(), static_cast<std::int64_t>(message_.size()), 0);
-    B::copy_from_host(message_.data(), params);
+    if constexpr (on_device) {
+      comm.broadcast(params.data(), static_cast<std::int64_t>(params.size()), 0);
+    } else {
+      message_.resize(static_cast<std::size_t>(params.size()));
+      B::copy_to_host(params, message_.data());
+      comm.broadcast(message_.data(), static_cast<std::int64_t>(message_.size()), 0);
+      B::copy_from_host(message_.data(), params);
+    }
     gen.rng().set_shard(comm.rank(), comm.size());
   }
 
@@ -84,24 +94,43 @@ class data_parallel {
     const auto n = static_cast<std::size_t>(grads.size());
     const std::size_t terms = r.terms.size();
     message_.resize(n + terms + 1);
-    B::copy_to_host(grads, message_.data());
     for (std::size_t k = 0; k < terms; ++k) message_[n + k] = static_cast<S>(r.terms[k]);
     message_[n + terms] = static_cast<S>(r.total);
-    comm_->all_reduce_sum(message_.data(), static_cast<std::int64_t>(message_.size()));
     // The global batch's mean is the mean of the ranks' means (equal shards). For P a power of
     // two the division is exact, so the gradient is bit for bit the single process's.
     const S inverse = S(1) / static_cast<S>(comm_->size());
-    for (S& v : message_) v *= inverse;
-    B::copy_from_host(message_.data(), grads);
+    if constexpr (on_device) {  // the message stays on the device (NCCL): gradient, then the values
+      device_message_.resize(static_cast<index_t>(n + terms + 1), 1);
+      const typename B::view whole(device_message_.data(), static_cast<index_t>(n + terms + 1), 1);
+      B::copy(grads, typename B::view(device_message_.data(), static_cast<index_t>(n), 1));
+      B::copy_from_host(message_.data() + n, typename B::view(device_message_.data() + n, static_cast<index_t>(terms + 1), 1));
+      comm_->all_reduce_sum(device_message_.data(), static_cast<std::int64_t>(n + terms + 1));
+      B::scale(whole, inverse);
+      B::copy(typename B::const_view(device_message_.data(), static_cast<index_t>(n), 1), grads);
+      B::copy_to_host(typename B::const_view(device_message_.data() + n, static_cast<index_t>(terms + 1), 1),
+                      message_.data() + n);
+    } else {
+      B::copy_to_host(grads, message_.data());
+      comm_->all_reduce_sum(message_.data(), static_cast<std::int64_t>(message_.size()));
+      for (S& v : message_) v *= inverse;
+      B::copy_from_host(message_.data(), grads);
+    }
     for (std::size_t k = 0; k < terms; ++k) r.terms[k] = static_cast<double>(message_[n + k]);
     r.total = static_cast<double>(message_[n + terms]);
     communication_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return gen_->apply_gradients(r);
   }
 
+  // A communicator that declares device_memory (nccl_communicator) takes device pointers.
+  static constexpr bool on_device = [] {
+    if constexpr (requires { Communicator::device_memory; }) return Communicator::device_memory;
+    else return false;
+  }();
+
   Generator* gen_;
   Communicator* comm_;
   std::vector<S> message_;
+  typename B::matrix device_message_;
   double communication_seconds_ = 0;
 };
 
