@@ -5,7 +5,12 @@
 //     gradient sums over calls and shards) to the weights one process of P threads reaches at the
 //     batch P · N: bit for bit in double, within float rounding in float;
 //  4. each rank's weights are the same bits after training.
-// Exits 0 when every fact holds, 1 naming the one that does not (on any rank).
+// Catch2 runs the same test cases in the same order on every rank (the collectives line up);
+// only CHECK is used, never REQUIRE, so that no rank leaves a test case while others wait in a
+// collective. mpirun exits non-zero when any rank has a failed check.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
 #include <cmath>
 #include <memory>
 #include <type_traits>
@@ -25,13 +30,7 @@
 namespace {
 using namespace idemgen;
 
-int failures = 0;
-void expect(bool ok, const std::string& what, int rank) {
-  if (!ok) {
-    std::fprintf(stderr, "rank %d: FAILED: %s\n", rank, what.c_str());
-    ++failures;
-  }
-}
+distributed::mpi_communicator* world = nullptr;  // set in main, after MPI starts
 
 template <class S>
 nn::mlp<backend::cpu<S>> make_mlp(index_t cond_dim) {
@@ -96,7 +95,8 @@ void check_equals_single_process(const char* method, Make make, distributed::mpi
   // Every rank has the same weights (compare with rank 0's).
   std::vector<double> root = mine;
   comm.broadcast(root.data(), static_cast<std::int64_t>(root.size()), 0);
-  expect(root == mine, std::string(method) + ": every rank ends with rank 0's weights", rank);
+  INFO(method << ", rank " << rank << ": every rank ends with rank 0's weights");
+  CHECK(root == mine);
   if (rank != 0) return;
   // One process, P threads (P batch shards of N columns), batch P · N, the unsharded streams.
   B::set_num_threads(p);
@@ -117,68 +117,70 @@ void check_equals_single_process(const char* method, Make make, distributed::mpi
   const bool exact = std::is_same_v<S, double>;
   std::printf("%s (%s): %d ranks x %ld vs 1 process x %ld, %d steps: largest weight difference %.3g (of %.3g)\n",
               method, exact ? "double" : "float", p, static_cast<long>(n), static_cast<long>(n * p), steps, worst, scale);
+  INFO(method << ": P ranks against one process of P shards (bit for bit in double, float rounding in float)");
   if (exact)
-    expect(worst == 0.0, std::string(method) + ": P ranks equal one process of P shards bit for bit in double", rank);
+    CHECK(worst == 0.0);
   else
-    expect(worst <= 1e-5 * scale, std::string(method) + ": P ranks equal one process within float rounding", rank);
-  expect(single->rng().next_block() == gen->rng().next_block(),
-         std::string(method) + ": the sharded stream ends where the single process's does", rank);
+    CHECK(worst <= 1e-5 * scale);
+  INFO("the sharded stream ends where the single process's does");
+  CHECK(single->rng().next_block() == gen->rng().next_block());
 }
 }  // namespace
+
+TEST_CASE("all_reduce_sum gives every rank the rank-order sum, the same bits", "[mpi]") {
+  auto& comm = *world;
+  const int rank = comm.rank(), p = comm.size();
+  // Rank q contributes (q + 1) · 0.1 + i · 1e-3 at element i (every rank makes every rank's
+  // contributions, so that the expected sum adds the same stored values).
+  for (const std::int64_t n : {1L, 7L, 1000L, 100003L}) {
+    std::vector<std::vector<double>> contributions(static_cast<std::size_t>(p), std::vector<double>(static_cast<std::size_t>(n)));
+    for (int q = 0; q < p; ++q)
+      for (std::int64_t i = 0; i < n; ++i)
+        contributions[static_cast<std::size_t>(q)][static_cast<std::size_t>(i)] = (q + 1) * 0.1 + static_cast<double>(i) * 1e-3;
+    std::vector<double> values = contributions[static_cast<std::size_t>(rank)];
+    comm.all_reduce_sum(values.data(), n);
+    std::vector<double> expected = contributions[0];
+    for (int q = 1; q < p; ++q)
+      for (std::int64_t i = 0; i < n; ++i)
+        expected[static_cast<std::size_t>(i)] += contributions[static_cast<std::size_t>(q)][static_cast<std::size_t>(i)];
+    INFO("n = " << n << ", rank " << rank);
+    CHECK(values == expected);
+  }
+}
+
+TEST_CASE("a sharded stream draws its rank's columns of the draw one process makes", "[mpi]") {
+  const int rank = world->rank(), p = world->size();
+  random_stream sharded(3), whole(3);
+  sharded.set_shard(rank, p);
+  backend::cpu<double>::matrix part(2, 8), all(2, 8 * p);
+  backend::cpu<double>::fill_normal(part, sharded);
+  backend::cpu<double>::fill_normal(all, whole);
+  CHECK(sharded.next_block() == whole.next_block());
+  for (index_t j = 0; j < 8; ++j)
+    for (index_t r = 0; r < 2; ++r) CHECK(part(r, j) == all(r, 8 * rank + j));
+}
+
+TEST_CASE("P ranks of N train to the weights of one process of P threads at P N", "[mpi]") {
+  auto& comm = *world;
+  check_equals_single_process<double>("fm", make_fm<double>, comm);
+  check_equals_single_process<double>("ign", make_ign<double>, comm);
+  // NAIGN searches its candidates over the batch: the same as one process with the global search
+  // (every rank's candidates), for IMLE's nearest candidate and for exact OT.
+  check_equals_single_process<double>("naign (global search)", make_naign<double>, comm,
+                                      distributed::coupling_scope::global);
+  check_equals_single_process<double>("ot-naign (global solve)", make_ot_naign<double>, comm,
+                                      distributed::coupling_scope::global);
+  check_equals_single_process<float>("naign (global search)", make_naign<float>, comm,
+                                     distributed::coupling_scope::global);
+  check_equals_single_process<float>("fm", make_fm<float>, comm);
+  check_equals_single_process<float>("ign", make_ign<float>, comm);
+}
 
 int main(int argc, char** argv) {
   distributed::mpi_environment environment(argc, argv);
   distributed::mpi_communicator comm;
-  const int rank = comm.rank(), p = comm.size();
+  world = &comm;
   backend::cpu<double>::set_num_threads(1);
-  try {
-    // 1. The all-reduce: rank q contributes (q + 1) · 0.1 + i · 1e-3 at element i (every rank
-    //    makes every rank's contributions, so that the expected sum adds the same stored values).
-    for (const std::int64_t n : {1L, 7L, 1000L, 100003L}) {
-      std::vector<std::vector<double>> contributions(static_cast<std::size_t>(p), std::vector<double>(static_cast<std::size_t>(n)));
-      for (int q = 0; q < p; ++q)
-        for (std::int64_t i = 0; i < n; ++i)
-          contributions[static_cast<std::size_t>(q)][static_cast<std::size_t>(i)] = (q + 1) * 0.1 + static_cast<double>(i) * 1e-3;
-      std::vector<double> values = contributions[static_cast<std::size_t>(rank)];
-      comm.all_reduce_sum(values.data(), n);
-      bool ok = true;
-      for (std::int64_t i = 0; i < n; ++i) {
-        double expected = contributions[0][static_cast<std::size_t>(i)];
-        for (int q = 1; q < p; ++q) expected += contributions[static_cast<std::size_t>(q)][static_cast<std::size_t>(i)];
-        ok = ok && values[static_cast<std::size_t>(i)] == expected;
-      }
-      expect(ok, "all_reduce_sum of " + std::to_string(n) + " values is the rank-order sum on every rank", rank);
-    }
-    // 2. Sharded streams.
-    {
-      random_stream sharded(3), whole(3);
-      sharded.set_shard(rank, p);
-      backend::cpu<double>::matrix part(2, 8), all(2, 8 * p);
-      backend::cpu<double>::fill_normal(part, sharded);
-      backend::cpu<double>::fill_normal(all, whole);
-      bool ok = sharded.next_block() == whole.next_block();
-      for (index_t j = 0; j < 8; ++j)
-        for (index_t r = 0; r < 2; ++r) ok = ok && part(r, j) == all(r, 8 * rank + j);
-      expect(ok, "a sharded stream draws its rank's columns of the whole draw", rank);
-    }
-    // 3, 4. Training.
-    check_equals_single_process<double>("fm", make_fm<double>, comm);
-    check_equals_single_process<double>("ign", make_ign<double>, comm);
-    // NAIGN searches its candidates over the batch: the same as one process with the global
-    // search (every rank's candidates), for IMLE's nearest candidate and for exact OT.
-    check_equals_single_process<double>("naign (global search)", make_naign<double>, comm,
-                                        distributed::coupling_scope::global);
-    check_equals_single_process<double>("ot-naign (global solve)", make_ot_naign<double>, comm,
-                                        distributed::coupling_scope::global);
-    check_equals_single_process<float>("naign (global search)", make_naign<float>, comm,
-                                       distributed::coupling_scope::global);
-    check_equals_single_process<float>("fm", make_fm<float>, comm);
-    check_equals_single_process<float>("ign", make_ign<float>, comm);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "rank %d: %s\n", rank, e.what());
-    failures += 1;
-  }
-  const int any = comm.max(failures);
-  if (rank == 0) std::printf("%s\n", any == 0 ? "data parallel: every fact holds" : "data parallel: FAILED");
-  return any == 0 ? 0 : 1;
+  const int failed = Catch::Session().run(argc, argv);
+  return comm.max(failed) == 0 ? 0 : 1;
 }

@@ -111,7 +111,9 @@ struct minibatch_ot {
     // Data-parallel with a collective: every rank solves the one assignment over the global
     // batch (the same problem, so the same answer) and takes its own targets' pairs.
     index_t first_target = 0;
-    if (auto* c = ctx.collective(); c != nullptr && c->size() > 1) {
+    auto* const c = ctx.collective();
+    const bool global = c != nullptr && c->size() > 1;
+    if (global) {
       distributed::all_gather_columns<B>(*c, images, s.all_images, s.host_local, s.host_all);
       distributed::all_gather_columns<B>(*c, candidates, s.all_candidates, s.host_local, s.host_all);
       distributed::all_gather_columns<B>(*c, targets, s.all_data, s.host_local, s.host_all);
@@ -126,7 +128,7 @@ struct minibatch_ot {
     const matrix_view<const S> host = costs_on_host<B>(s.costs, s.host_costs);
     s.last = {};
     for (index_t j = 0; j < all; ++j) s.last.independent_cost += static_cast<double>(host(j, j));
-    if (first_target == 0 && all == n) {
+    if (!global) {
       assign<Solver>(host, s.solver, sinkhorn_options, ctx.rng(), s.host_assigned, s.weights, s.taken, s.last);
     } else {
       // Sinkhorn's draw from the plan must be the same on every rank: an unsharded copy of the

@@ -159,13 +159,13 @@ class ot_pool {
     index_t first_source = 0, sources = 0;
   };
   void group_targets(std::span<const int> labels) {
-    groups_.clear();
-    if (labels.empty()) {
+    if (labels.empty()) {  // one group, its buffer kept from refill to refill
       groups_.resize(1);
       groups_[0].targets.resize(static_cast<std::size_t>(ot_batch()));
       for (index_t j = 0; j < ot_batch(); ++j) groups_[0].targets[static_cast<std::size_t>(j)] = j;
       return;
     }
+    groups_.clear();
     std::map<int, std::vector<index_t>> by_label;  // labels in increasing order: a fixed source split
     for (index_t j = 0; j < ot_batch(); ++j) by_label[labels[static_cast<std::size_t>(j)]].push_back(j);
     for (auto& [label, targets] : by_label) groups_.push_back({std::move(targets), 0, 0});
