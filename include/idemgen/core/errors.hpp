@@ -79,6 +79,16 @@ inline void require_shape(bool ok, std::string_view where, std::string_view argu
   if (!ok) throw shape_error(where, argument, expected, actual);
 }
 
+/// Throws shape_error unless an operand of shape rows × cols has the expected shape. The message
+/// is formatted only when it throws: these checks run on every kernel call of a training step,
+/// and formatting both shapes eagerly cost ~150 ns a call (docs/PERFORMANCE.md, "Eigen").
+inline void require_shape(std::string_view where, std::string_view argument, long long expected_rows,
+                          long long expected_cols, long long rows, long long cols) {
+  if (rows != expected_rows || cols != expected_cols)
+    throw shape_error(where, argument, fmt::format("{}x{}", expected_rows, expected_cols),
+                      fmt::format("{}x{}", rows, cols));
+}
+
 /// Throws shape_error unless `actual == expected`; `what` names the dimension ("rows", "cols").
 inline void require_dim(std::string_view where, std::string_view argument, std::string_view what,
                         long long expected, long long actual) {

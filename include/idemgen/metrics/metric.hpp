@@ -66,13 +66,9 @@ inline double per_dim_scale(bool per_dim, index_t d) { return per_dim ? 1.0 / st
 template <class B>
 void check_pair(const char* where, typename B::const_view a, typename B::const_view b,
                 typename B::const_view per_sample, typename B::const_view grad_a) {
-  idemgen::detail::require_shape(a.rows() == b.rows() && a.cols() == b.cols(), where, "b",
-                                 fmt::format("{}x{}", a.rows(), a.cols()),
-                                 fmt::format("{}x{}", b.rows(), b.cols()));
+  idemgen::detail::require_shape(where, "b", a.rows(), a.cols(), b.rows(), b.cols());
   idemgen::detail::require_dim(where, "per_sample", "size", a.cols(), per_sample.size());
-  idemgen::detail::require_shape(grad_a.rows() == a.rows() && grad_a.cols() == a.cols(), where,
-                                 "grad_a", fmt::format("{}x{}", a.rows(), a.cols()),
-                                 fmt::format("{}x{}", grad_a.rows(), grad_a.cols()));
+  idemgen::detail::require_shape(where, "grad_a", a.rows(), a.cols(), grad_a.rows(), grad_a.cols());
 }
 
 /// Runs body(r, d, inv_dim) per column where r points at grad_a's column holding a − b; the body
@@ -222,10 +218,7 @@ struct l1 {
   void pairwise(typename B::const_view a, typename B::const_view b, typename B::view out) const {
     using S = typename B::scalar;
     idemgen::detail::require_dim("metric::l1::pairwise", "b", "rows", a.rows(), b.rows());
-    idemgen::detail::require_shape(out.rows() == a.cols() && out.cols() == b.cols(),
-                                   "metric::l1::pairwise", "out",
-                                   fmt::format("{}x{}", a.cols(), b.cols()),
-                                   fmt::format("{}x{}", out.rows(), out.cols()));
+    idemgen::detail::require_shape("metric::l1::pairwise", "out", a.cols(), b.cols(), out.rows(), out.cols());
     const index_t d = a.rows(), m = a.cols();
     const S* pa = a.data();
     const S* pb = b.data();

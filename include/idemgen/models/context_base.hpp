@@ -108,10 +108,7 @@ class context_base {
   }
   /// Starts a step on pairs made elsewhere (stored teacher pairs, say): target is the batch.
   void start_on_pairs(const_view source, const_view target, view grads) {
-    idemgen::detail::require_shape(source.rows() == target.rows() && source.cols() == target.cols(),
-                                   "train_step_on_pairs", "source",
-                                   fmt::format("{}x{}", target.rows(), target.cols()),
-                                   fmt::format("{}x{}", source.rows(), source.cols()));
+    idemgen::detail::require_shape("train_step_on_pairs", "source", target.rows(), target.cols(), source.rows(), source.cols());
     start(target, grads);
     pairs_ = {source, target};
     have_pairs_ = true;

@@ -211,10 +211,7 @@ class step_context : public context_base<step_context<Net, Metric, Coupling>, Ne
   template <class Schedule>
   double weighted_distance(const Schedule& s, const_view target_values, bool schedule_weighted) {
     const call a = anchor(s);
-    idemgen::detail::require_shape(target_values.rows() == a.value.rows() && target_values.cols() == a.value.cols(),
-                                   "step_context::weighted_distance", "target",
-                                   fmt::format("{}x{}", a.value.rows(), a.value.cols()),
-                                   fmt::format("{}x{}", target_values.rows(), target_values.cols()));
+    idemgen::detail::require_shape("step_context::weighted_distance", "target", a.value.rows(), a.value.cols(), target_values.rows(), target_values.cols());
     per_sample_.resize(1, batch());
     metric_grad_.resize(dim(), batch());
     this->metric().template evaluate<B>(a.value, target_values, per_sample_, metric_grad_,

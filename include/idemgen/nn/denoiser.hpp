@@ -48,8 +48,7 @@ class denoiser : public wrapped_network<Net> {
 
   /// D(x; σ) for x (dim × batch) and σ (1 × batch, every σ > 0).
   const_view forward(const_view x, const_view sigma, cache& c) const {
-    idemgen::detail::require_shape(sigma.rows() == 1 && sigma.cols() == x.cols(), "denoiser::forward", "sigma",
-                                   fmt::format("1x{}", x.cols()), fmt::format("{}x{}", sigma.rows(), sigma.cols()));
+    idemgen::detail::require_shape("denoiser::forward", "sigma", 1, x.cols(), sigma.rows(), sigma.cols());
     const index_t d = x.rows(), n = x.cols();
     c.x = x;
     c.batch = n;
@@ -86,8 +85,7 @@ class denoiser : public wrapped_network<Net> {
   // Public only because nvcc forbids device lambdas in private member functions.
   const_view backward_impl(cache& c, const_view dy, view* grads) const {
     const index_t d = dim(), n = c.batch;
-    idemgen::detail::require_shape(dy.rows() == d && dy.cols() == n, "denoiser::backward", "dy",
-                                   fmt::format("{}x{}", d, n), fmt::format("{}x{}", dy.rows(), dy.cols()));
+    idemgen::detail::require_shape("denoiser::backward", "dy", d, n, dy.rows(), dy.cols());
     c.dx.resize(d, n);
     scalar* pdx = c.dx.data();  // first c_out · dy, the gradient for F's output
     const scalar* pdy = dy.data();

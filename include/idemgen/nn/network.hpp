@@ -59,9 +59,7 @@ void check_network_input(std::string_view where, index_t input_dim, index_t cond
       throw shape_error(where, "cond", "no conditioning (this network takes none)",
                         fmt::format("{}x{}", cond.rows(), cond.cols()));
   } else {
-    idemgen::detail::require_shape(cond.rows() == cond_rows && cond.cols() == x.cols(), where,
-                                   "cond", fmt::format("{}x{}", cond_rows, x.cols()),
-                                   fmt::format("{}x{}", cond.rows(), cond.cols()));
+    idemgen::detail::require_shape(where, "cond", cond_rows, x.cols(), cond.rows(), cond.cols());
   }
   if (check_finite) {
     if (!B::all_finite(x)) throw numeric_error(where, "x", "finite values", "NaN or Inf");
@@ -76,9 +74,7 @@ void check_network_gradient(std::string_view where, index_t output_dim, index_t 
                             typename B::const_view dy, typename B::const_view grads,
                             index_t parameter_count) {
   if (batch == 0) throw invalid_argument(where, "cache", "a cache filled by forward", "an empty cache");
-  idemgen::detail::require_shape(dy.rows() == output_dim && dy.cols() == batch, where, "dy",
-                                 fmt::format("{}x{}", output_dim, batch),
-                                 fmt::format("{}x{}", dy.rows(), dy.cols()));
+  idemgen::detail::require_shape(where, "dy", output_dim, batch, dy.rows(), dy.cols());
   if (grads.data() != nullptr)
     idemgen::detail::require_dim(where, "grads", "size", parameter_count, grads.size());
 }

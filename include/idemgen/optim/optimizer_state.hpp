@@ -47,9 +47,7 @@ class optimizer_state {
   /// Checks shapes, sizes the state on the first step, counts the step; true on the first.
   bool begin_step(const char* where, typename B::const_view params, typename B::const_view grads,
                   int n_buffers) {
-    idemgen::detail::require_shape(params.rows() == grads.rows() && params.cols() == grads.cols(), where,
-                          "grads", fmt::format("{}x{}", params.rows(), params.cols()),
-                          fmt::format("{}x{}", grads.rows(), grads.cols()));
+    idemgen::detail::require_shape(where, "grads", params.rows(), params.cols(), grads.rows(), grads.cols());
     if (size_ < 0 || static_cast<int>(buffers_.size()) != n_buffers) allocate(params.size(), n_buffers);
     idemgen::detail::require_dim(where, "params", "size", size_, params.size());
     ++steps_;

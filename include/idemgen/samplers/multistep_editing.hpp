@@ -27,8 +27,7 @@ int multistep_editing(const Net& f, const std::vector<double>& renoise_levels, t
   const index_t d = x.rows(), n = x.cols();
   const bool masked = mask.data() != nullptr;
   if (masked)
-    idemgen::detail::require_shape(mask.rows() == d && mask.cols() == n, "samplers::multistep_editing", "mask",
-                                   fmt::format("{}x{}", d, n), fmt::format("{}x{}", mask.rows(), mask.cols()));
+    idemgen::detail::require_shape("samplers::multistep_editing", "mask", d, n, mask.rows(), mask.cols());
   for (std::size_t i = 0; i < renoise_levels.size(); ++i)
     idemgen::detail::require_option(renoise_levels[i] > 0 && (i == 0 || renoise_levels[i] < renoise_levels[i - 1]),
                                     "samplers::multistep_editing", "renoise_levels", "decreasing and > 0",

@@ -13,12 +13,9 @@ template <numeric_backend B, class Combine>
 void noise_columns(const char* where, typename B::const_view y, typename B::const_view z,
                    typename B::const_view level, typename B::view out, Combine combine) {
   using S = typename B::scalar;
-  idemgen::detail::require_shape(z.rows() == y.rows() && z.cols() == y.cols(), where, "z",
-                                 fmt::format("{}x{}", y.rows(), y.cols()), fmt::format("{}x{}", z.rows(), z.cols()));
-  idemgen::detail::require_shape(level.rows() == 1 && level.cols() == y.cols(), where, "level",
-                                 fmt::format("1x{}", y.cols()), fmt::format("{}x{}", level.rows(), level.cols()));
-  idemgen::detail::require_shape(out.rows() == y.rows() && out.cols() == y.cols(), where, "out",
-                                 fmt::format("{}x{}", y.rows(), y.cols()), fmt::format("{}x{}", out.rows(), out.cols()));
+  idemgen::detail::require_shape(where, "z", y.rows(), y.cols(), z.rows(), z.cols());
+  idemgen::detail::require_shape(where, "level", 1, y.cols(), level.rows(), level.cols());
+  idemgen::detail::require_shape(where, "out", y.rows(), y.cols(), out.rows(), out.cols());
   const index_t d = y.rows();
   const S* py = y.data();
   const S* pz = z.data();

@@ -32,8 +32,7 @@ struct pair_set {
 template <numeric_backend B>
 void write_pairs(const std::string& path, typename B::const_view z, typename B::const_view y,
                  std::map<std::string, std::string> metadata) {
-  idemgen::detail::require_shape(z.rows() == y.rows() && z.cols() == y.cols(), "teachers::write_pairs", "y",
-                                 fmt::format("{}x{}", z.rows(), z.cols()), fmt::format("{}x{}", y.rows(), y.cols()));
+  idemgen::detail::require_shape("teachers::write_pairs", "y", z.rows(), z.cols(), y.rows(), y.cols());
   if (!B::all_finite(z) || !B::all_finite(y))
     throw numeric_error("teachers::write_pairs", "pairs", "finite values", "NaN or Inf");
   io::safetensors f;

@@ -53,7 +53,8 @@ struct cuda<float> {
     const bool at = ta == transpose::yes, bt = tb == transpose::yes;
     const index_t m = at ? a.cols() : a.rows(), k = at ? a.rows() : a.cols();
     const index_t kb = bt ? b.cols() : b.rows(), n = bt ? b.rows() : b.cols();
-    idemgen::detail::require_shape(k == kb && c.rows() == m && c.cols() == n, "cuda::gemm", "operands",
+    if (!(k == kb && c.rows() == m && c.cols() == n))  // formats only on failure: gemm is called per layer
+      throw shape_error("cuda::gemm", "operands",
                                    fmt::format("op(a) {}x{}, op(b) {}x{}, c {}x{}", m, k, k, n, m, n),
                                    fmt::format("op(b) {}x{}, c {}x{}", kb, n, c.rows(), c.cols()));
     if (m == 0 || n == 0) return;
@@ -151,8 +152,8 @@ struct cuda<float> {
   /// out(i, j) = ‖a_i − b_j‖² (columns), via ‖a‖² + ‖b‖² − 2 aᵀb, clamped at 0. The squared
   /// norms are formed once per column (O((m + n) d)), not once per output element (O(m n d)).
   static void pairwise_squared_distances(const_view a, const_view b, view out) {
-    idemgen::detail::require_shape(a.rows() == b.rows() && out.rows() == a.cols() && out.cols() == b.cols(),
-                                   "cuda::pairwise_squared_distances", "out",
+    if (!(a.rows() == b.rows() && out.rows() == a.cols() && out.cols() == b.cols()))
+      throw shape_error("cuda::pairwise_squared_distances", "out",
                                    fmt::format("{}x{}", a.cols(), b.cols()), fmt::format("{}x{}", out.rows(), out.cols()));
     gemm(transpose::yes, transpose::no, -2.0f, a, b, 0.0f, out);
     const index_t d = a.rows(), m = a.cols(), n = b.cols();
@@ -185,9 +186,7 @@ struct cuda<float> {
   }
   /// dst(:, k) = src(:, idx(k)); an index outside [0, src.cols()) throws invalid_argument.
   static void gather_columns(const_view src, const_index_view idx, view dst) {
-    idemgen::detail::require_shape(dst.rows() == src.rows() && dst.cols() == idx.size(), "cuda::gather_columns",
-                                   "dst", fmt::format("{}x{}", src.rows(), idx.size()),
-                                   fmt::format("{}x{}", dst.rows(), dst.cols()));
+    idemgen::detail::require_shape("cuda::gather_columns", "dst", src.rows(), idx.size(), dst.rows(), dst.cols());
     const index_t rows = src.rows(), cols = src.cols();
     const index_t* pi = idx.data();
     const double bad = reduce(idx.size(), [=] IDEMGEN_HOST_DEVICE(index_t k) {
@@ -225,8 +224,7 @@ struct cuda<float> {
   static cuda_detail::context& ctx() { return cuda_detail::context::get(); }
   template <class A, class B>
   static void same_shape(const char* where, const A& a, const B& b) {
-    idemgen::detail::require_shape(a.rows() == b.rows() && a.cols() == b.cols(), where, "second operand",
-                                   fmt::format("{}x{}", a.rows(), a.cols()), fmt::format("{}x{}", b.rows(), b.cols()));
+    idemgen::detail::require_shape(where, "second operand", a.rows(), a.cols(), b.rows(), b.cols());
   }
   template <class D, class S>
   static void memcpy(D* dst, const S* src, index_t n, cudaMemcpyKind kind, const char* where) {
