@@ -1,5 +1,7 @@
 // The host GEMM as backend::cpu<float> runs it — C split into one contiguous slab per thread,
-// each slab one single-threaded call — with OpenBLAS's sgemm and with the AVX2 kernel of
+// each slab one single-threaded call — with OpenBLAS's sgemm, with Eigen 3.4's own GEMM kernels
+// (the CPU backend's fallback without OpenBLAS; with EIGEN_USE_BLAS Eigen would call the same
+// sgemm as the first row), and with the AVX2 kernel of
 // bench/gemm_experiment/avx2_sgemm.hpp (an experiment, not adopted: docs/PERFORMANCE.md, "Our own
 // AVX2 GEMM"). Shapes: the GEMMs of the W = 512 mlp step (512³ in the three transpose cases a
 // dense layer uses: forward NN, weight gradient NT, input gradient TN) and of the W = 256 FM/EDM
@@ -9,6 +11,8 @@
 #include <omp.h>
 
 #include <vector>
+
+#include <Eigen/Core>
 
 #include "gemm_experiment/avx2_sgemm.hpp"
 #include "idemgen/idemgen.hpp"
@@ -21,7 +25,7 @@ namespace {
 
 using idemgen::index_t;
 
-enum class kernel { openblas, avx2 };
+enum class kernel { openblas, eigen, avx2 };
 
 void sgemm_slabs(benchmark::State& state, kernel which) {
   const bool ta = state.range(0) != 0, tb = state.range(1) != 0;
@@ -57,6 +61,16 @@ void sgemm_slabs(benchmark::State& state, kernel which) {
                     static_cast<int>(r1 - r0), static_cast<int>(c1 - c0), static_cast<int>(k), 1.0f,
                     ap, static_cast<int>(lda), bp, static_cast<int>(ldb), 1.0f, cp, static_cast<int>(m));
 #endif
+      } else if (which == kernel::eigen) {
+        using mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
+        using stride = Eigen::OuterStride<>;
+        Eigen::Map<mat, 0, stride> cm(cp, r1 - r0, c1 - c0, stride(m));
+        Eigen::Map<const mat, 0, stride> am(ap, ta ? k : r1 - r0, ta ? r1 - r0 : k, stride(lda));
+        Eigen::Map<const mat, 0, stride> bm(bp, tb ? c1 - c0 : k, tb ? k : c1 - c0, stride(ldb));
+        if (!ta && !tb) cm.noalias() += am * bm;
+        else if (!ta) cm.noalias() += am * bm.transpose();
+        else if (!tb) cm.noalias() += am.transpose() * bm;
+        else cm.noalias() += am.transpose() * bm.transpose();
       } else {
 #if defined(IDEMGEN_BENCH_HAVE_AVX2_SGEMM)
         idemgen::bench::avx2::sgemm(ta, tb, r1 - r0, c1 - c0, k, 1.0f, ap, lda, bp, ldb, 1.0f, cp, m);
@@ -78,6 +92,7 @@ void shapes(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK_CAPTURE(sgemm_slabs, openblas, kernel::openblas)->Apply(shapes);
+BENCHMARK_CAPTURE(sgemm_slabs, eigen, kernel::eigen)->Apply(shapes);
 BENCHMARK_CAPTURE(sgemm_slabs, avx2_experiment, kernel::avx2)->Apply(shapes);
 
 }  // namespace

@@ -1,17 +1,16 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The PyTorch side of bench/bench_diffusion.cpp: one flow-matching, one EDM and one CDM training
 step, written the way EDM's and torchcfm's code write them: an MLP over [x; Fourier features of the
 noise level] (2 + 32 -> 256 -> 256 -> 256 -> 2, ReLU), batch 512, AdamW; EDM preconditioning and
 loss weight; CDM's two reverse-SDE chains (5 Euler-Maruyama steps) under no_grad and the unbiased
-two-chain consistency term with weight 10.
+two-chain consistency term with weight 10; LMM's lines loss (LMM eq. 3) on 200 000 stored pairs,
+sigma uniform over the 18-point Karras grid, RAdam.
 Prints one JSON object per step kind, like bench/torch_methods.py."""
-import json
 import math
-import os
 
 import torch
 
-from torch_common import loaded_blas, time_ms
+from torch_common import form_from_args, report, set_up, time_ms, training_step
 
 SIGMA_DATA, P_MEAN, P_STD = 2.8, 0.52, 1.2
 
@@ -38,20 +37,17 @@ def denoise(net, x, sigma):
     return c_skip * x + c_out * net(c_in * x, sigma.log() / 4)
 
 
-def make_steps(batch=512):
+def make_steps(form, batch=512):
     torch.manual_seed(0)
     net = Net()
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.0)
     y = torch.randn(batch, 2) * 2.8
 
     def fm():
-        opt.zero_grad(set_to_none=False)
         z = torch.randn(batch, 2)
         t = torch.rand(batch)
         x = t[:, None] * y + (1 - t[:, None]) * z
-        loss = ((net(x, t) - (y - z)) ** 2).sum(1).mean()
-        loss.backward()
-        opt.step()
+        return ((net(x, t) - (y - z)) ** 2).sum(1).mean()
 
     def dsm_terms():
         sigma = (torch.randn(batch) * P_STD + P_MEAN).exp()
@@ -61,13 +57,9 @@ def make_steps(batch=512):
         return (weight * ((h0 - y) ** 2).sum(1)).mean(), x, sigma, h0
 
     def edm():
-        opt.zero_grad(set_to_none=False)
-        loss, _, _, _ = dsm_terms()
-        loss.backward()
-        opt.step()
+        return dsm_terms()[0]
 
     def cdm(points=6, rho=7.0, eps_max=0.05):
-        opt.zero_grad(set_to_none=False)
         dsm, x, sigma, h0 = dsm_terms()
         to = torch.clamp(sigma - torch.rand(batch) * eps_max, min=0.002)
         w = torch.cat([x, x])
@@ -81,23 +73,34 @@ def make_steps(batch=512):
                     (2 * s * (s - s_next)).sqrt()[:, None] * torch.randn_like(w)
         h = denoise(net, w, torch.cat([to, to]))
         h1, h2 = h[:batch], h[batch:]
-        loss = dsm + 10 * ((h1 - h0) * (h2 - h0)).sum(1).mean()
-        loss.backward()
-        opt.step()
+        return dsm + 10 * ((h1 - h0) * (h2 - h0)).sum(1).mean()
 
-    return fm, edm, cdm
+    lmm_net = Net()
+    lmm_opt = torch.optim.RAdam(lmm_net.parameters(), lr=1e-3)
+    pairs_z, pairs_y = torch.randn(200000, 2), torch.randn(200000, 2) * 2.8
+    grid = karras_grid()
+
+    def lmm():  # LMM eq. 3: || N(y + sigma z, sigma) - y ||^2 over drawn pairs
+        chosen = torch.randint(0, pairs_z.shape[0], (batch,))
+        z, y_pair = pairs_z[chosen], pairs_y[chosen]
+        sigma = grid[torch.randint(0, grid.shape[0], (batch,))]
+        return ((denoise(lmm_net, y_pair + sigma[:, None] * z, sigma) - y_pair) ** 2).sum(1).mean()
+
+    return [training_step(loss, opt, form) for loss in (fm, edm, cdm)] + [training_step(lmm, lmm_opt, form)]
+
+
+def karras_grid(steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0):
+    ramp = torch.linspace(0, 1, steps)
+    return (sigma_max ** (1 / rho) + ramp * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
 
 
 def main():
-    threads = int(os.environ.get("IDEMGEN_BENCH_THREADS", "2"))
-    torch.set_num_threads(threads)
-    fm, edm, cdm = make_steps()
-    blas = loaded_blas()
+    form = form_from_args()
+    threads, blas = set_up()
+    fm, edm, cdm, lmm = make_steps(form)
     for name, step in [("fm_step/width:256/batch:512", fm), ("edm_step/width:256/batch:512", edm),
-                       ("cdm_step/width:256/batch:512", cdm)]:
-        print(json.dumps({"name": name, "threads": threads, "ms": round(time_ms(step, 50), 3),
-                          "torch": torch.__version__, "blas": blas,
-                          "coretype": os.environ.get("OPENBLAS_CORETYPE", "(auto)")}))
+                       ("cdm_step/width:256/batch:512", cdm), ("lmm_step/width:256/batch:512", lmm)]:
+        report(name, form, threads, blas, time_ms(step, 50))
 
 
 if __name__ == "__main__":

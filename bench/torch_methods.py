@@ -1,16 +1,14 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The PyTorch side of bench/bench_methods.cpp: one IGN and one NAIGN training step, written the
 way the public implementations write them (a frozen copy f_copy synchronised every step for θ',
 .detach() for stop-gradient), mlp 2 -> 512 -> 512 -> 512 -> 2, ReLU, batch 512, AdamW, l2
 distance; NAIGN with M = 5120 IMLE candidates searched under no_grad.
 Prints one JSON object per step kind, like bench/torch_train_step.py."""
 import copy
-import json
-import os
 
 import torch
 
-from torch_common import loaded_blas, time_ms
+from torch_common import form_from_args, report, set_up, time_ms, training_step
 
 
 def mlp(width=512):
@@ -23,7 +21,7 @@ def dist(a, b):
     return torch.linalg.vector_norm(a - b, dim=1).mean()
 
 
-def make_steps(batch=512, m=5120):
+def make_steps(form, batch=512, m=5120):
     torch.manual_seed(0)
     f = mlp()
     f_copy = copy.deepcopy(f).requires_grad_(False)
@@ -36,21 +34,15 @@ def make_steps(batch=512, m=5120):
                 p.copy_(q)
 
     def ign():  # IGN: rec + idem + 0.1 tight (SIGN Alg. 4, corrected)
-        sync()
-        opt.zero_grad(set_to_none=False)
         z = torch.randn(batch, 2)
         fx = f(x)
         fz = f(z)
         f_z = fz.detach()
         ff_z = f(f_z)
         f_fz = f_copy(fz)
-        loss = dist(fx, x) + dist(fz, f_fz) - 0.1 * dist(ff_z, f_z)
-        loss.backward()
-        opt.step()
+        return dist(fx, x) + dist(fz, f_fz) - 0.1 * dist(ff_z, f_z)
 
     def naign():  # NAIGN eq. 11 with the supplement's modified idempotence
-        sync()
-        opt.zero_grad(set_to_none=False)
         zc = torch.randn(m, 2)
         with torch.no_grad():
             idx = torch.cdist(x, f(zc)).argmin(dim=1)
@@ -61,22 +53,17 @@ def make_steps(batch=512, m=5120):
         idem1 = dist(fz, f_copy(fz))
         fq = f(fz.detach())
         idem2 = dist(fq, f_copy(fq))
-        loss = rec + imle + 0.5 * (idem1 + idem2)
-        loss.backward()
-        opt.step()
+        return rec + imle + 0.5 * (idem1 + idem2)
 
-    return ign, naign
+    return training_step(ign, opt, form, before=sync), training_step(naign, opt, form, before=sync)
 
 
 def main():
-    threads = int(os.environ.get("IDEMGEN_BENCH_THREADS", "2"))
-    torch.set_num_threads(threads)
-    ign, naign = make_steps()
-    blas = loaded_blas()
+    form = form_from_args()
+    threads, blas = set_up()
+    ign, naign = make_steps(form)
     for name, step in [("ign_step/width:512/batch:512", ign), ("naign_step/width:512/batch:512/M:5120", naign)]:
-        print(json.dumps({"name": name, "threads": threads, "ms": round(time_ms(step, 20), 3),
-                          "torch": torch.__version__, "blas": blas,
-                          "coretype": os.environ.get("OPENBLAS_CORETYPE", "(auto)")}))
+        report(name, form, threads, blas, time_ms(step, 20))
 
 
 if __name__ == "__main__":

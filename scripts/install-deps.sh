@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages idemgen needs, only those that are missing. Idempotent.
 #   scripts/install-deps.sh          build + test dependencies
-#   scripts/install-deps.sh --bench  also the peers the benchmarks compare against: PyTorch and
-#                                    POT from Debian, and a virtual environment .venv-bench/
-#                                    (git-ignored) with pinned SciPy, POT and lap from PyPI for
-#                                    the OT benchmark (bench/compare_ot.sh); nothing goes into the
-#                                    system Python
+#   scripts/install-deps.sh --bench  also the peers the benchmarks compare against, pinned, from
+#                                    PyPI, in git-ignored virtual environments (nothing goes into
+#                                    the system Python): .venv-torch/ (PyTorch, as --torch, for
+#                                    bench/compare_torch.sh) and .venv-bench/ (NumPy, SciPy, POT
+#                                    and lap, for bench/compare_ot.sh)
 #   scripts/install-deps.sh --ot-bench  the build dependencies and .venv-bench/ only
 #   scripts/install-deps.sh --plots  the build dependencies and a pinned matplotlib in .venv-bench/
 #                                    (the coupling benchmark's plots)
@@ -22,7 +22,7 @@ packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev nlohmann-jso
           clang libclang-rt-14-dev  # the libFuzzer harnesses of the readers (tests/fuzz/)
           libopenmpi-dev openmpi-bin)  # idemgen::mpi and its `mpirun -np 2` test (distributed/)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch python3-pot python3-scipy python3-numpy)
+  packages+=(valgrind)  # bench/callgrind.sh: instruction counts of one step per method
 fi
 
 # The OT peers, pinned, in the project's own virtual environment (skipped with a message when the
@@ -38,7 +38,10 @@ venv_install() {
 }
 venv_peers() {
   case "${1:-}" in
-    --bench | --ot-bench) venv_install numpy==2.4.6 scipy==1.17.1 pot==0.9.7.post1 lap==0.5.13 ;;
+    --bench)
+      venv_install numpy==2.4.6 scipy==1.17.1 pot==0.9.7.post1 lap==0.5.13
+      venv_peers --torch ;;
+    --ot-bench) venv_install numpy==2.4.6 scipy==1.17.1 pot==0.9.7.post1 lap==0.5.13 ;;
     --plots) venv_install numpy==2.4.6 matplotlib==3.11.2 ;;
     --torch)
       cd "$(dirname "$0")/.."

@@ -8,6 +8,7 @@
 #include "idemgen/core/rng.hpp"
 
 #include "idemgen/backend/cpu.hpp"
+#include "idemgen/eigen.hpp"  // Eigen matrices as views, and training from Eigen points
 
 #include "idemgen/nn/activation_layer.hpp"
 #include "idemgen/nn/activations.hpp"
