@@ -78,6 +78,7 @@ void fma_peak_avx512(benchmark::State& state) {
 #endif
 }
 BENCHMARK(fma_peak)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(fma_peak_avx512)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
