@@ -18,7 +18,7 @@
 // (copy it into a plain matrix first). Host memory only: a CUDA backend takes data through its
 // own copy_from_host.
 
-#include <Eigen/Core>
+#include "idemgen/core/eigen_core.hpp"
 
 #include <algorithm>
 #include <type_traits>

@@ -17,7 +17,7 @@
 #include <omp.h>
 #endif
 
-#include <Eigen/Core>
+#include "idemgen/core/eigen_core.hpp"
 
 #include "idemgen/backend/cpu_gemm.hpp"
 #include "idemgen/backend/host_matrix.hpp"

@@ -21,7 +21,7 @@
 #if defined(IDEMGEN_USE_CBLAS)
 #include <cblas.h>
 #else
-#include <Eigen/Core>
+#include "idemgen/core/eigen_core.hpp"
 #endif
 
 namespace idemgen::backend {

@@ -31,18 +31,7 @@
 #include <limits>
 #include <vector>
 
-// GCC 12 flags its own AVX-512 intrinsics header (`__m512d __Y = __Y;`) as (maybe-)uninitialized
-// where Eigen's packet math inlines it (-march=native on an AVX-512 CPU): a false positive in a
-// system header (fixed in GCC 13), silenced for Eigen's headers only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <Eigen/Core>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "idemgen/core/eigen_core.hpp"
 #include <fmt/format.h>
 
 #include "idemgen/core/errors.hpp"
