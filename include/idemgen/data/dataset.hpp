@@ -1,7 +1,9 @@
 #pragma once
 // A training set named by a string: one of the toy distributions ("grid25", "moons", …; fresh
-// points on every draw) or a user's own points ("csv:FILE", one point a row, io::read_points_csv),
-// drawn uniformly with replacement. The same value samples training batches and the fresh data
+// points on every draw), a user's own points ("csv:FILE", one point a row, io::read_points_csv),
+// or images ("fashion-mnist", "fashion-mnist-test", "mnist-idx:DIR", "mnist-idx-test:DIR": an
+// MNIST-style directory of IDX files, data/image_set.hpp), the last two drawn uniformly with
+// replacement. The same value samples training batches and the fresh data
 // the evaluation compares against (for a point cloud: its own points again, a training-set fit).
 
 #include <memory>
@@ -10,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "idemgen/data/image_set.hpp"
 #include "idemgen/data/toy.hpp"
 #include "idemgen/io/csv.hpp"
 
@@ -20,9 +23,21 @@ class dataset {
   /// "csv:FILE" or a toy name; throws invalid_argument (unknown name) or io_error (a CSV that is
   /// missing, ragged, empty or not finite), and invalid_argument for a cloud of another dimension
   /// than `dim` (0: any) or of fewer than 2 points.
+  /// Image sets: "fashion-mnist" (its training split; "fashion-mnist-test" the test split, from
+  /// data::fashion_mnist_directory()) or "mnist-idx:DIR" / "mnist-idx-test:DIR"; io_error when
+  /// the files are missing or corrupt, invalid_argument for another `dim` than the images'.
   static dataset parse(std::string_view spec, index_t dim = 0) {
     dataset d;
     d.name_ = std::string(spec);
+    if (auto images = parse_images(spec)) {
+      if (dim > 0 && images->shape.size() != dim)
+        throw invalid_argument("data::dataset", "images", fmt::format("{} values an image", dim),
+                               fmt::format("{} ({}x{}x{}) in {}", images->shape.size(), images->shape.channels,
+                                           images->shape.height, images->shape.width, spec));
+      d.dim_ = images->shape.size();
+      d.images_ = std::make_shared<const image_set>(std::move(*images));
+      return d;
+    }
     if (spec.substr(0, 4) != "csv:") {
       d.toy_ = parse_toy(spec);
       d.dim_ = 2;
@@ -48,17 +63,26 @@ class dataset {
   std::optional<data::mixture> mixture() const { return toy_ ? mixture_of(*toy_) : std::nullopt; }
   /// The stored points (d × n, column-major), when the set is a point cloud.
   const io::points* points() const { return cloud_.get(); }
+  /// The images, when the set is an image set.
+  const image_set* images() const { return images_.get(); }
+  /// How many stored points or images there are to draw from (0 for a toy distribution).
+  index_t stored_count() const { return cloud_ ? cloud_->count : images_ ? images_->count : 0; }
 
-  /// Fills a dim × n host buffer: fresh toy points, or cloud points drawn uniformly with
-  /// replacement (one block of `rng` per point).
+  /// Fills a dim × n host buffer: fresh toy points, or stored points or images drawn uniformly
+  /// with replacement (one block of `rng` per draw).
   void sample_host(backend::host_matrix<double>& out, index_t n, random_stream& rng) const {
     if (toy_) return sample_toy_host(*toy_, out, n, rng);
     out.resize(dim_, n);
+    const index_t count = stored_count();
     const std::uint64_t first = rng.reserve(static_cast<std::uint64_t>(n));
     for (index_t j = 0; j < n; ++j) {
       const double u = uniform_open01<double>(philox_block_at(rng.key(), first + static_cast<std::uint64_t>(j)).v[0]);
-      const index_t row = std::min(cloud_->count - 1, static_cast<index_t>(u * static_cast<double>(cloud_->count)));
-      for (index_t i = 0; i < dim_; ++i) out(i, j) = cloud_->values[static_cast<std::size_t>(row * dim_ + i)];
+      const index_t row = std::min(count - 1, static_cast<index_t>(u * static_cast<double>(count)));
+      if (images_) {
+        images_->image_to(row, &out(0, j));
+      } else {
+        for (index_t i = 0; i < dim_; ++i) out(i, j) = cloud_->values[static_cast<std::size_t>(row * dim_ + i)];
+      }
     }
   }
 
@@ -67,6 +91,15 @@ class dataset {
   index_t dim_ = 0;
   std::optional<data::toy> toy_;
   std::shared_ptr<const io::points> cloud_;
+  std::shared_ptr<const image_set> images_;
+
+  static std::optional<image_set> parse_images(std::string_view spec) {
+    if (spec == "fashion-mnist") return read_idx_directory(fashion_mnist_directory(), idx_split::train);
+    if (spec == "fashion-mnist-test") return read_idx_directory(fashion_mnist_directory(), idx_split::test);
+    if (spec.substr(0, 15) == "mnist-idx-test:") return read_idx_directory(std::string(spec.substr(15)), idx_split::test);
+    if (spec.substr(0, 10) == "mnist-idx:") return read_idx_directory(std::string(spec.substr(10)), idx_split::train);
+    return std::nullopt;
+  }
 };
 
 /// Fills a dim × n backend matrix from a dataset. Keeps its host buffers between calls.
