@@ -115,6 +115,121 @@ TEST_CASE("layer_norm: each output column has mean β and standard deviation |γ
   }
 }
 
+TEST_CASE("conv2d: gradients match finite differences with stride, padding and activations", "[layers][gradcheck]") {
+  const nn::conv2d_shape shapes[] = {
+      {.in_channels = 2, .height = 5, .width = 4, .out_channels = 3, .kernel = 3, .stride = 1, .padding = 1},
+      {.in_channels = 1, .height = 6, .width = 7, .out_channels = 2, .kernel = 3, .stride = 2, .padding = 1},
+      {.in_channels = 3, .height = 4, .width = 4, .out_channels = 2, .kernel = 2, .stride = 2, .padding = 0}};
+  for (const auto& shape : shapes) {
+    for (auto kind : {nn::activation::identity, nn::activation::silu, nn::activation::leaky_relu}) {
+      CAPTURE(shape.kernel, shape.stride, shape.padding, nn::to_string(kind));
+      nn::parameter_layout layout;
+      nn::conv2d<cpu> conv(layout, "c", shape, {kind, 0.2});
+      matrix params(layout.size(), 1);
+      random_stream rng(4);
+      conv.initialize(params, rng);
+      matrix x = random_matrix(shape.in_dim(), 3, 5);
+      typename nn::conv2d<cpu>::cache c;
+      const auto r = check_layer(
+          layout.size(), params, x, [&](const double* p, const matrix& in) { return conv.forward(p, in, c); },
+          [&](const double* p, const matrix& dy, double* g, matrix& dx) { conv.backward(p, c, dy, g, dx); });
+      CHECK(r.params < tolerance);
+      CHECK(r.input < tolerance);
+    }
+  }
+}
+
+TEST_CASE("conv2d: the output is PyTorch's cross-correlation, CHW, with the weight as [O, C*k*k]", "[layers]") {
+  const nn::conv2d_shape shape{.in_channels = 2, .height = 7, .width = 6, .out_channels = 3, .kernel = 3, .stride = 2, .padding = 1};
+  nn::parameter_layout layout;
+  nn::conv2d<cpu> conv(layout, "c", shape);
+  REQUIRE(layout.blocks()[0].rows == 3);  // [O, C·k·k], as a dense layer's [out, in]
+  REQUIRE(layout.blocks()[0].cols == 2 * 3 * 3);
+  matrix params = random_matrix(layout.size(), 1, 1);
+  matrix x = random_matrix(shape.in_dim(), 2, 2);
+  typename nn::conv2d<cpu>::cache c;
+  const auto y = conv.forward(params.data(), x, c);
+  REQUIRE(shape.out_height() == 4);
+  REQUIRE(shape.out_width() == 3);
+  const double* weight = params.data();  // O × (C·k·k), column-major
+  const double* bias = params.data() + 3 * 2 * 9;
+  for (index_t j = 0; j < 2; ++j)
+    for (index_t o = 0; o < 3; ++o)
+      for (index_t oy = 0; oy < 4; ++oy)
+        for (index_t ox = 0; ox < 3; ++ox) {
+          double expected = bias[o];
+          for (index_t ch = 0; ch < 2; ++ch)
+            for (index_t ky = 0; ky < 3; ++ky)
+              for (index_t kx = 0; kx < 3; ++kx) {
+                const index_t iy = 2 * oy - 1 + ky, ix = 2 * ox - 1 + kx;
+                if (iy < 0 || iy >= 7 || ix < 0 || ix >= 6) continue;
+                expected += weight[o + 3 * ((ch * 3 + ky) * 3 + kx)] * x((ch * 7 + iy) * 6 + ix, j);
+              }
+          CHECK(y((o * 4 + oy) * 3 + ox, j) == Approx(expected).margin(1e-13));
+        }
+  CHECK_THROWS_AS(conv.forward(params.data(), random_matrix(5, 2, 3), c), shape_error);
+  nn::parameter_layout other;
+  CHECK_THROWS_AS(nn::conv2d<cpu>(other, "bad", {.in_channels = 1, .height = 2, .width = 2, .kernel = 5, .padding = 1}),
+                  invalid_argument);
+}
+
+TEST_CASE("group_norm: gradients match finite differences", "[layers][gradcheck]") {
+  for (index_t groups : {1, 2, 4}) {
+    CAPTURE(groups);
+    nn::parameter_layout layout;
+    nn::group_norm<cpu> norm(layout, "g", 4, 3, groups);  // 4 channels of 3 positions
+    matrix params = random_matrix(layout.size(), 1, 7);   // non-trivial γ, β
+    matrix x = random_matrix(12, 3, 8, 2.0);
+    typename nn::group_norm<cpu>::cache c;
+    const auto r = check_layer(
+        layout.size(), params, x, [&](const double* p, const matrix& in) { return norm.forward(p, in, c); },
+        [&](const double* p, const matrix& dy, double* g, matrix& dx) { norm.backward(p, c, dy, g, dx); });
+    CHECK(r.params < tolerance);
+    CHECK(r.input < tolerance);
+  }
+}
+
+TEST_CASE("group_norm: each group of each image has mean 0 and variance 1 at init, independent of the batch", "[layers]") {
+  nn::parameter_layout layout;
+  nn::group_norm<cpu> norm(layout, "g", 6, 5, 3);
+  matrix params(layout.size(), 1);
+  random_stream rng(0);
+  norm.initialize(params, rng);
+  matrix x = random_matrix(30, 4, 9, 5.0);
+  typename nn::group_norm<cpu>::cache c, single;
+  const auto y = norm.forward(params.data(), x, c);
+  for (index_t j = 0; j < 4; ++j)
+    for (index_t g = 0; g < 3; ++g) {
+      double m = 0, v = 0;
+      for (index_t i = g * 10; i < g * 10 + 10; ++i) m += y(i, j);
+      m /= 10;
+      for (index_t i = g * 10; i < g * 10 + 10; ++i) v += (y(i, j) - m) * (y(i, j) - m);
+      CHECK(std::abs(m) < 1e-12);
+      CHECK(v / 10 == Approx(1.0).epsilon(1e-4));
+    }
+  const auto one = norm.forward(params.data(), cpu::const_view(x).columns(2, 1), single);
+  for (index_t i = 0; i < 30; ++i) CHECK(one(i, 0) == y(i, 2));
+  nn::parameter_layout other;
+  CHECK_THROWS_AS(nn::group_norm<cpu>(other, "bad", 6, 5, 4), invalid_argument);
+}
+
+TEST_CASE("upsample_nearest: each pixel becomes an F x F block, and backward sums the block", "[layers][gradcheck]") {
+  nn::upsample_nearest<cpu> up(2, 2, 3, 2);  // 2 channels of 2 x 3 -> 4 x 6
+  matrix x = random_matrix(12, 2, 3);
+  typename nn::upsample_nearest<cpu>::cache c;
+  const auto y = up.forward(x, c);
+  REQUIRE(y.rows() == 48);
+  for (index_t j = 0; j < 2; ++j)
+    for (index_t ch = 0; ch < 2; ++ch)
+      for (index_t oy = 0; oy < 4; ++oy)
+        for (index_t ox = 0; ox < 6; ++ox) CHECK(y((ch * 4 + oy) * 6 + ox, j) == x((ch * 2 + oy / 2) * 3 + ox / 2, j));
+  matrix none(1, 1);
+  const auto r = check_layer(
+      0, none, x, [&](const double*, const matrix& in) { return up.forward(in, c); },
+      [&](const double*, const matrix& dy, double*, matrix& dx) { up.backward(dy, dx); });
+  CHECK(r.input < tolerance);
+}
+
 TEST_CASE("activation_layer: gradients match finite differences", "[layers][gradcheck]") {
   for (auto kind : {nn::activation::relu, nn::activation::silu, nn::activation::gelu,
                     nn::activation::sigmoid}) {

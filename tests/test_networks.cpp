@@ -49,6 +49,32 @@ TEST_CASE("resmlp: parameter and input gradients match finite differences",
   }
 }
 
+TEST_CASE("conv_net: parameter and input gradients match finite differences", "[networks][gradcheck]") {
+  const nn::conv_net_options shapes[] = {
+      {.channels_in = 1, .height = 8, .width = 8, .channels = {4, 4, 6}, .groups = 2, .act = {nn::activation::silu}},
+      {.channels_in = 3, .height = 4, .width = 6, .channels = {4, 6}, .groups = 2, .act = {nn::activation::silu}},
+      {.channels_in = 2, .height = 3, .width = 3, .channels = {3}, .groups = 1, .act = {nn::activation::tanh}}};
+  for (const auto& options : shapes) {
+    CAPTURE(options.channels_in, options.height, options.width, options.channels.size());
+    nn::conv_net<cpu> net(options, 9);
+    matrix x = random_matrix(net.input_dim(), 3, 10);
+    const auto r = check_network(net, x, matrix(), 11);
+    CHECK(r.params < tolerance);
+    CHECK(r.input < tolerance);
+  }
+}
+
+TEST_CASE("conv_net: maps images to images of the same shape, each image independently of the batch", "[networks]") {
+  nn::conv_net<cpu> net({.channels_in = 1, .height = 28, .width = 28, .channels = {8, 16, 16}, .groups = 4}, 1);
+  CHECK(net.output_dim() == 784);
+  const matrix x = random_matrix(784, 5, 2);
+  const matrix all = eval(net, x);
+  const matrix third = eval(net, cpu::const_view(x).columns(2, 1));
+  for (index_t i = 0; i < 784; ++i) CHECK(third(i, 0) == Approx(all(i, 2)).margin(1e-12));
+  CHECK_THROWS_AS(nn::conv_net<cpu>({.height = 30, .width = 28, .channels = {8, 8, 8}}, 1), invalid_argument);
+  CHECK_THAT(net.describe(), Catch::Contains(R"("type": "conv_net")"));
+}
+
 TEST_CASE("the conditioning row changes the output of a conditioned network", "[networks]") {
   nn::mlp<cpu> net(small_mlp(nn::activation::silu, 4), 1);
   matrix x = random_matrix(3, 2, 2), c1(1, 2), c2(1, 2);

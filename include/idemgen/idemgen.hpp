@@ -12,13 +12,17 @@
 
 #include "idemgen/nn/activation_layer.hpp"
 #include "idemgen/nn/activations.hpp"
+#include "idemgen/nn/conv2d.hpp"
+#include "idemgen/nn/conv_net.hpp"
 #include "idemgen/nn/dense.hpp"
+#include "idemgen/nn/group_norm.hpp"
 #include "idemgen/nn/layer_norm.hpp"
 #include "idemgen/nn/mlp.hpp"
 #include "idemgen/nn/network.hpp"
 #include "idemgen/nn/noise_embedding.hpp"
 #include "idemgen/nn/parameters.hpp"
 #include "idemgen/nn/resmlp.hpp"
+#include "idemgen/nn/upsample.hpp"
 #include "idemgen/nn/denoiser.hpp"
 #include "idemgen/nn/velocity.hpp"
 
@@ -39,6 +43,7 @@ static_assert(numeric_backend<backend::cpu<float>>, "backend::cpu<float> must sa
 static_assert(numeric_backend<backend::cpu<double>>, "backend::cpu<double> must satisfy idemgen::numeric_backend");
 static_assert(nn::network<nn::mlp<backend::cpu<float>>>, "nn::mlp must satisfy nn::network");
 static_assert(nn::network<nn::resmlp<backend::cpu<double>>>, "nn::resmlp must satisfy nn::network");
+static_assert(nn::network<nn::conv_net<backend::cpu<float>>>, "nn::conv_net must satisfy nn::network");
 static_assert(nn::network<nn::denoiser<nn::mlp<backend::cpu<float>>>>, "nn::denoiser must satisfy nn::network");
 static_assert(nn::network<nn::velocity<nn::mlp<backend::cpu<float>>>>, "nn::velocity must satisfy nn::network");
 }  // namespace idemgen

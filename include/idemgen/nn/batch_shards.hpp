@@ -1,5 +1,6 @@
 #pragma once
-// A network pass split over the batch: on the CPU with T > 1 threads and at least T · 64 columns,
+// A network pass split over the batch: on the CPU with T > 1 threads and at least T · 64 columns
+// (a network may lower the 64: min_shard_columns_of),
 // network_base runs the network's single-threaded forward and backward on T contiguous column
 // shards at once, one OpenMP thread each, every shard with its own cache and gradient buffer,
 // and sums the shards' parameter gradients at the end in shard order.
@@ -42,17 +43,26 @@ struct batch_shards {
 
 namespace detail {
 
+/// The fewest columns a shard takes: 64 for the MLPs (below that, per-operation threads win);
+/// a network whose columns are heavy (an image through convolutions) declares its own
+/// `static constexpr index_t min_shard_columns`.
 inline constexpr index_t min_shard_columns = 64;
+template <class Net>
+constexpr index_t min_shard_columns_of() {
+  if constexpr (requires { Net::min_shard_columns; }) return Net::min_shard_columns;
+  else return min_shard_columns;
+}
 
 /// How many shards a pass over n columns splits into (1: unsplit). Only host backends split, and
 /// never inside a parallel region (a shard's own operations then run single-threaded).
 template <numeric_backend B>
-int shard_count(index_t n) {
+int shard_count(index_t n, index_t min_columns = min_shard_columns) {
   if constexpr (std::is_same_v<typename B::space, host_space>) {
     const int threads = B::num_threads();  // 1 inside a parallel region
-    return threads > 1 && n >= threads * min_shard_columns ? threads : 1;
+    return threads > 1 && n >= threads * min_columns ? threads : 1;
   }
   (void)n;
+  (void)min_columns;
   return 1;
 }
 

@@ -48,7 +48,7 @@ class network_base {
     check_input(x, cond, self().options().check_finite);
     c.shards.count = 0;
     if constexpr (std::is_same_v<typename B::space, host_space>)
-      if (const int count = detail::shard_count<B>(x.cols()); count > 1)
+      if (const int count = detail::shard_count<B>(x.cols(), detail::min_shard_columns_of<Derived>()); count > 1)
         return forward_shards(x, cond, c, count);
     return self().forward_impl(x, cond, c);
   }
