@@ -29,11 +29,16 @@ inline double mlp_forward_flops(std::initializer_list<double> widths, double n) 
   return 2 * macs * n;
 }
 
+/// The CPU backend's threads for a benchmark: IDEMGEN_BENCH_THREADS, default 2.
+inline void set_bench_threads() {
+  const char* threads = std::getenv("IDEMGEN_BENCH_THREADS");
+  be::set_num_threads(threads ? std::max(1, std::atoi(threads)) : 2);
+}
+
 /// `flops`: the step's arithmetic (forward-pass equivalents × mlp_forward_flops), for the counter.
 template <class Generator>
 void method_step(benchmark::State& state, Generator& gen, double flops) {
-  const char* threads = std::getenv("IDEMGEN_BENCH_THREADS");
-  be::set_num_threads(threads ? std::max(1, std::atoi(threads)) : 2);
+  set_bench_threads();
   data::toy_sampler<be> data(data::toy::grid25);
   random_stream rng(1);
   be::matrix x(2, 512);

@@ -1,10 +1,11 @@
 // One training step of an mlp — forward, mean-squared-error gradient, backward, AdamW — the
 // same step as bench/torch_train_step.py, for a side-by-side ratio (bench/compare_torch.sh).
-//   2 → W → W → W → 2, ReLU, float, 2 threads; (W, batch) = (512, 512) and (64, 256).
+//   2 → W → W → W → 2, ReLU, float; (W, batch) = (512, 512) and (64, 256); on
+//   IDEMGEN_BENCH_THREADS threads (default 2), as the method benchmarks (bench_common.hpp).
 
 #include <benchmark/benchmark.h>
 
-#include "idemgen/idemgen.hpp"
+#include "bench_common.hpp"
 
 namespace {
 
@@ -13,7 +14,7 @@ using be = backend::cpu<float>;
 
 void mlp_train_step(benchmark::State& state) {
   const index_t width = state.range(0), batch = state.range(1);
-  be::set_num_threads(static_cast<int>(state.range(2)));
+  bench::set_bench_threads();
   nn::mlp<be> net({.input_dim = 2, .output_dim = 2, .hidden = {width, width, width}}, 0);
   optim::adamw<be> opt({.lr = 1e-4});
   be::matrix x(2, batch), target(2, batch), dy(2, batch);
@@ -43,9 +44,9 @@ void mlp_train_step(benchmark::State& state) {
 }
 
 BENCHMARK(mlp_train_step)
-    ->ArgNames({"width", "batch", "threads"})
-    ->Args({512, 512, 2})
-    ->Args({64, 256, 2})
+    ->ArgNames({"width", "batch"})
+    ->Args({512, 512})
+    ->Args({64, 256})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -7,6 +7,7 @@ and compiled medians, the ratio against the faster PyTorch form (median of the p
 with their range), and the fraction of the FMA peak (bench_peak, measured in the same run: the
 larger of its 8- and 16-wide loops) that each side reaches. Then the thread scaling of each side.
 """
+import glob
 import json
 import platform
 import statistics
@@ -24,6 +25,7 @@ GOALS = {
     "ign_step/width:512/batch:512": ("gemm", 1.5),
     "naign_step/width:512/batch:512/M:5120": ("gemm", 1.5),
     "cdm_step/width:256/batch:512": ("gemm", 1.5),
+    "ign_conv_step/channels:32-64-64/batch:64": ("gemm", 1.5),  # issue 15: the MNIST-sized net's step
 }
 
 
@@ -43,8 +45,8 @@ def ours(threads):
     """name -> ([ms per round], flops per step)."""
     times, flops = {}, {}
     for r in range(1, rounds + 1):
-        for bench in ("bench_train_step", "bench_methods", "bench_diffusion"):
-            for b in json.load(open(f"{out}/idemgen_{bench}_{threads}_{r}.json"))["benchmarks"]:
+        for path in sorted(glob.glob(f"{out}/idemgen_*_{threads}_{r}.json")):
+            for b in json.load(open(path))["benchmarks"]:
                 if b.get("aggregate_name") != "median":
                     continue
                 name = b["run_name"].split("/threads")[0].replace("/real_time", "")
