@@ -12,7 +12,7 @@
 
 #include <vector>
 
-#include <Eigen/Core>
+#include "idemgen/core/eigen_core.hpp"  // first: GCC 12 false AVX-512 warnings
 
 #include "gemm_experiment/avx2_sgemm.hpp"
 #include "idemgen/idemgen.hpp"
