@@ -1,5 +1,6 @@
 """What the PyTorch peers share: the two forms of a step (eager, torch.compile), the BLAS check,
 the JSON line each script prints, and the timing loop."""
+import copy
 import json
 import os
 import statistics
@@ -92,3 +93,27 @@ def time_ms(step, steps, repetitions=5):
             step()
         times.append((time.perf_counter() - start) / steps * 1e3)
     return statistics.median(times)
+
+
+def synchronised_copy(f):
+    """IGN's frozen copy f_copy (θ' in the papers): a copy of f without gradients, and the
+    function that copies f's current weights into it, run before every step."""
+    f_copy = copy.deepcopy(f).requires_grad_(False)
+
+    def sync():
+        with torch.no_grad():
+            for p, q in zip(f_copy.parameters(), f.parameters()):
+                p.copy_(q)
+
+    return f_copy, sync
+
+
+def ign_loss(f, f_copy, x, z, dist):
+    """IGN: rec + idem + 0.1 tight (SIGN Alg. 4, corrected), as the public implementations
+    write it: .detach() for stop-gradient, the frozen copy for θ'."""
+    fx = f(x)
+    fz = f(z)
+    f_z = fz.detach()
+    ff_z = f(f_z)
+    f_fz = f_copy(fz)
+    return dist(fx, x) + dist(fz, f_fz) - 0.1 * dist(ff_z, f_z)

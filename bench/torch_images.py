@@ -6,11 +6,9 @@ LeakyReLU back to 32 x 28 x 28; head conv 3x3 -> 1), l1 distance (sum over pixel
 batch), batch 64, AdamW, written as bench/torch_methods.py writes the mlp step (a frozen copy
 synchronised every step, .detach() for stop-gradient). The batch is noise in [-1, 1]: the
 arithmetic is that of any batch. Prints one JSON object, like bench/torch_train_step.py."""
-import copy
-
 import torch
 
-from torch_common import form_from_args, report, set_up, time_ms, training_step
+from torch_common import form_from_args, ign_loss, report, set_up, synchronised_copy, time_ms, training_step
 
 
 def conv_net(channels=(32, 64, 64), groups=8):
@@ -32,23 +30,12 @@ def dist(a, b):
 def make_step(form, batch=64):
     torch.manual_seed(0)
     f = conv_net()
-    f_copy = copy.deepcopy(f).requires_grad_(False)
+    f_copy, sync = synchronised_copy(f)
     opt = torch.optim.AdamW(f.parameters(), lr=1e-4, weight_decay=0.0)
     x = torch.rand(batch, 1, 28, 28) * 2 - 1
 
-    def sync():
-        with torch.no_grad():
-            for p, q in zip(f_copy.parameters(), f.parameters()):
-                p.copy_(q)
-
-    def ign():  # IGN: rec + idem + 0.1 tight, as bench/torch_methods.py
-        z = torch.randn(batch, 1, 28, 28)
-        fx = f(x)
-        fz = f(z)
-        f_z = fz.detach()
-        ff_z = f(f_z)
-        f_fz = f_copy(fz)
-        return dist(fx, x) + dist(fz, f_fz) - 0.1 * dist(ff_z, f_z)
+    def ign():
+        return ign_loss(f, f_copy, x, torch.randn(batch, 1, 28, 28), dist)
 
     return training_step(ign, opt, form, before=sync)
 

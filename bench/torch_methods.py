@@ -4,11 +4,9 @@ way the public implementations write them (a frozen copy f_copy synchronised eve
 .detach() for stop-gradient), mlp 2 -> 512 -> 512 -> 512 -> 2, ReLU, batch 512, AdamW, l2
 distance; NAIGN with M = 5120 IMLE candidates searched under no_grad.
 Prints one JSON object per step kind, like bench/torch_train_step.py."""
-import copy
-
 import torch
 
-from torch_common import form_from_args, report, set_up, time_ms, training_step
+from torch_common import form_from_args, ign_loss, report, set_up, synchronised_copy, time_ms, training_step
 
 
 def mlp(width=512):
@@ -24,23 +22,12 @@ def dist(a, b):
 def make_steps(form, batch=512, m=5120):
     torch.manual_seed(0)
     f = mlp()
-    f_copy = copy.deepcopy(f).requires_grad_(False)
+    f_copy, sync = synchronised_copy(f)
     opt = torch.optim.AdamW(f.parameters(), lr=1e-4, weight_decay=0.0)
     x = torch.randn(batch, 2) * 2
 
-    def sync():
-        with torch.no_grad():
-            for p, q in zip(f_copy.parameters(), f.parameters()):
-                p.copy_(q)
-
-    def ign():  # IGN: rec + idem + 0.1 tight (SIGN Alg. 4, corrected)
-        z = torch.randn(batch, 2)
-        fx = f(x)
-        fz = f(z)
-        f_z = fz.detach()
-        ff_z = f(f_z)
-        f_fz = f_copy(fz)
-        return dist(fx, x) + dist(fz, f_fz) - 0.1 * dist(ff_z, f_z)
+    def ign():
+        return ign_loss(f, f_copy, x, torch.randn(batch, 2), dist)
 
     def naign():  # NAIGN eq. 11 with the supplement's modified idempotence
         zc = torch.randn(m, 2)
