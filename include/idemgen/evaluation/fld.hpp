@@ -6,7 +6,7 @@
 // the same classifier and the same n, what three reference sets score against the test images:
 //
 //   training images           the floor: a sampler that draws the data itself scores this
-//   training images + noise   σ = 0.1 on [−1, 1] (data/degradations.hpp noise:0.1)
+//   training images + noise   σ = 0.3 on [−1, 1] (data/degradations.hpp noise:0.3)
 //   blurred training images   Gaussian blur σ = 1 pixel (blur:1)
 //
 // Report them beside every FLD (examples/fashion_mnist does), so "FLD 12" reads as "between the
@@ -68,7 +68,7 @@ fld_scale measure_fld_scale(const feature_classifier<B>& classifier, const data:
     return values;
   };
   scale.train_images = score(clean);
-  scale.noised_train_images = score(degraded("noise:0.1"));
+  scale.noised_train_images = score(degraded("noise:0.3"));
   scale.blurred_train_images = score(degraded("blur:1"));
   return scale;
 }
