@@ -13,11 +13,8 @@
 #include <string>
 #include <vector>
 
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
-#include <stb/stb_image.h>
-
 #include "idemgen/data/dataset.hpp"
+#include "idemgen/data/image_folder.hpp"  // stb_image, to read the grids back
 #include "idemgen/data/degradations.hpp"
 #include "idemgen/data/idx.hpp"
 #include "idemgen/backend/cpu.hpp"

@@ -2,16 +2,19 @@
 // A training set named by a string: one of the toy distributions ("grid25", "moons", …; fresh
 // points on every draw), a user's own points ("csv:FILE", one point a row, io::read_points_csv),
 // or images ("fashion-mnist", "fashion-mnist-test", "mnist-idx:DIR", "mnist-idx-test:DIR": an
-// MNIST-style directory of IDX files, data/image_set.hpp), the last two drawn uniformly with
-// replacement. The same value samples training batches and the fresh data
+// MNIST-style directory of IDX files, data/image_set.hpp; "folder:DIR" or "folder:HxWxC:DIR": a
+// folder of PNG/JPEG files, data/image_folder.hpp, 28x28x1 by default), the last two drawn
+// uniformly with replacement. The same value samples training batches and the fresh data
 // the evaluation compares against (for a point cloud: its own points again, a training-set fit).
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "idemgen/data/image_folder.hpp"
 #include "idemgen/data/image_set.hpp"
 #include "idemgen/data/toy.hpp"
 #include "idemgen/io/csv.hpp"
@@ -26,6 +29,8 @@ class dataset {
   /// Image sets: "fashion-mnist" (its training split; "fashion-mnist-test" the test split, from
   /// data::fashion_mnist_directory()) or "mnist-idx:DIR" / "mnist-idx-test:DIR"; io_error when
   /// the files are missing or corrupt, invalid_argument for another `dim` than the images'.
+  /// "folder:DIR" reads a folder of images at 28x28, grey, centre-cropped; "folder:HxWxC:DIR"
+  /// at H x W with C channels (1 or 3).
   static dataset parse(std::string_view spec, index_t dim = 0) {
     dataset d;
     d.name_ = std::string(spec);
@@ -98,7 +103,25 @@ class dataset {
     if (spec == "fashion-mnist-test") return read_idx_directory(fashion_mnist_directory(), idx_split::test);
     if (spec.substr(0, 15) == "mnist-idx-test:") return read_idx_directory(std::string(spec.substr(15)), idx_split::test);
     if (spec.substr(0, 10) == "mnist-idx:") return read_idx_directory(std::string(spec.substr(10)), idx_split::train);
+    if (spec.substr(0, 7) == "folder:") return read_image_folder_spec(std::string(spec.substr(7)));
     return std::nullopt;
+  }
+
+  /// "DIR" or "HxWxC:DIR" (a directory whose name itself looks like HxWxC:… takes the long form).
+  static image_set read_image_folder_spec(const std::string& rest) {
+    image_folder_options opt;
+    const std::size_t colon = rest.find(':');
+    if (colon != std::string::npos) {
+      long h = 0, w = 0, c = 0;
+      char tail = 0;
+      if (std::sscanf(rest.substr(0, colon).c_str(), "%ldx%ldx%ld%c", &h, &w, &c, &tail) == 3) {
+        opt.height = h;
+        opt.width = w;
+        opt.channels = c;
+        return read_image_folder(rest.substr(colon + 1), opt);
+      }
+    }
+    return read_image_folder(rest, opt);
   }
 };
 
