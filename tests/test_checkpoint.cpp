@@ -6,7 +6,9 @@
 #include <fstream>
 
 #include "idemgen/data/toy.hpp"
+#include "idemgen/models/ign.hpp"
 #include "idemgen/models/naign.hpp"
+#include "idemgen/nn/conv_net.hpp"
 #include "idemgen/train/checkpoint.hpp"
 #include "support/gradcheck.hpp"
 
@@ -228,6 +230,39 @@ TEST_CASE("checkpoints name their optimiser: SGD with momentum resumes exactly, 
   const float first = b.net().parameters()[0];
   CHECK_THROWS_WITH(train::load_checkpoint(adamw_path, b), Catch::Contains("adamw") && Catch::Contains("sgd"));
   CHECK(b.net().parameters()[0] == first);
+}
+
+
+TEST_CASE("a conv_net generator resumes exactly from its checkpoint, and another width is rejected", "[checkpoint]") {
+  using conv_t = nn::conv_net<fcpu>;
+  using conv_gen = models::ign<conv_t, metric::l1>;
+  const nn::conv_net_options shape{.channels_in = 1, .height = 8, .width = 8, .channels = {4, 8}, .groups = 2};
+  const auto make = [&](std::uint64_t seed, const nn::conv_net_options& opt) {
+    return conv_gen(conv_t(opt, random_stream(seed)), {}, {}, {.optimizer = {.lr = 1e-3}, .seed = 5});
+  };
+  conv_gen a = make(1, shape);
+  fcpu::matrix x(64, 4);
+  random_stream rng(8);
+  for (int k = 0; k < 3; ++k) fcpu::fill_normal(x, rng), a.train_step(x);
+  const std::string path = temp_path("conv.safetensors");
+  train::save_checkpoint(path, a);
+  conv_gen b = make(2, shape);
+  train::load_checkpoint(path, b);
+  CHECK(b.steps() == 3);
+  for (int k = 0; k < 3; ++k) {
+    fcpu::fill_normal(x, rng);
+    const auto ra = a.train_step(x), rb = b.train_step(x);
+    for (std::size_t t = 0; t < ra.terms.size(); ++t) CHECK(ra.terms[t] == rb.terms[t]);
+  }
+  const auto pa = a.net().parameters(), pb = b.net().parameters();
+  CHECK(std::equal(pa.data(), pa.data() + pa.size(), pb.data()));
+
+  nn::conv_net_options wider = shape;
+  wider.channels = {4, 4};
+  conv_gen c = make(3, wider);
+  const float first = c.net().parameters()[0];
+  CHECK_THROWS_AS(train::load_checkpoint(path, c), io_error);
+  CHECK(c.net().parameters()[0] == first);
 }
 
 }  // namespace idemgen::test
