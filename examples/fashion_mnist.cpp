@@ -23,16 +23,14 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "idemgen/data/dataset.hpp"
 #include "idemgen/data/degradations.hpp"
-#include "idemgen/evaluation/feature_classifier.hpp"
-#include "idemgen/evaluation/fld.hpp"
-#include "idemgen/evaluation/image_quality.hpp"
 #include "idemgen/evaluation/nearest_neighbours.hpp"
+#include "idemgen/evaluation/one_step_images.hpp"
+#include "idemgen/evaluation/restoration.hpp"
 #include "idemgen/idemgen.hpp"
 #include "idemgen/io/atomic_file.hpp"
 #include "idemgen/io/image_grid.hpp"
@@ -93,78 +91,15 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-std::vector<index_t> parse_widths(const std::string& text) {
-  std::vector<index_t> widths;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    char* end = nullptr;
-    const long w = std::strtol(item.c_str(), &end, 10);
-    idemgen::detail::require_option(!item.empty() && *end == '\0' && w > 0 && w <= 1024, "fashion_mnist", "--channels",
-                                    "comma-separated widths in 1..1024", text);
-    widths.push_back(w);
-  }
-  idemgen::detail::require_option(!widths.empty() && widths.size() <= 3, "fashion_mnist", "--channels",
-                                  "1 to 3 widths (28 halves twice at most)", text);
-  return widths;
-}
-
 std::vector<double> to_host(be::const_view m) {
   std::vector<float> f(static_cast<std::size_t>(m.size()));
   be::copy_to_host(m, f.data());
   return {f.begin(), f.end()};
 }
 
-void upload(const std::vector<double>& host, be::view out) {
-  const std::vector<float> f(host.begin(), host.end());
-  be::copy_from_host(f.data(), out);
-}
 
-be::matrix to_backend(const Eigen::MatrixXd& host) {
-  const std::vector<double> values(host.data(), host.data() + host.size());
-  be::matrix out(host.rows(), host.cols());
-  upload(values, out);
-  return out;
-}
-
-/// What a generator is scored with: the classifier, its FLD scale (the test images' fit and the
-/// reference sets' scores) and the test images' features for coverage and density.
-struct scorer {
-  const evaluation::feature_classifier<be>& classifier;
-  const evaluation::fld_scale& scale;
-  be::matrix test_features;
-};
-
-struct generation_scores {
-  double fld_f_z = 0, fld_f_f_z = 0;
-  evaluation::coverage_density f_z, f_f_z;
-};
-
-/// NAIGN Table 1 on `eval_samples` samples f(z) and f(f(z)), drawn from the same z at every
-/// evaluation, 500 images at a time (a batch of 10 000 through the convolutions would take GBs).
-template <class Gen>
-generation_scores score_generation(const Gen& gen, const scorer& s, const options& o) {
-  const index_t d = s.classifier.shape().size(), n = o.eval_samples, chunk = 500;
-  Eigen::MatrixXd once(s.classifier.feature_dim(), n), twice(s.classifier.feature_dim(), n);
-  random_stream rng = random_stream(o.seed).split(6);
-  be::matrix z, f_z, f_f_z;
-  for (index_t first = 0; first < n; first += chunk) {
-    const index_t m = std::min(chunk, n - first);
-    z.resize(d, m);
-    f_z.resize(d, m);
-    f_f_z.resize(d, m);
-    be::fill_normal(z, rng);
-    samplers::one_step(gen.net(), z, f_z);
-    samplers::one_step(gen.net(), f_z, f_f_z);
-    once.middleCols(first, m) = s.classifier.features(f_z);
-    twice.middleCols(first, m) = s.classifier.features(f_f_z);
-  }
-  const auto fld = [&](const Eigen::MatrixXd& f) {
-    return evaluation::frechet_distance(evaluation::gaussian_fit::of(f.data(), f.rows(), f.cols()), s.scale.test);
-  };
-  return {.fld_f_z = fld(once), .fld_f_f_z = fld(twice),
-          .f_z = evaluation::coverage_and_density<be>(s.test_features, to_backend(once)),
-          .f_f_z = evaluation::coverage_and_density<be>(s.test_features, to_backend(twice))};
-}
+using scorer = evaluation::image_scorer<be>;
+using generation_scores = evaluation::one_step_image_scores;
 
 /// Training (until --steps or --minutes of training time), with NAIGN Table 1's scores every
 /// --eval-every steps; returns the last scores.
@@ -181,7 +116,7 @@ generation_scores train(Gen& gen, const options& o, const data::dataset& train_s
   double train_seconds = 0;
   generation_scores last;
   const auto evaluate = [&](long steps_done) {
-    last = score_generation(gen, s, o);
+    last = evaluation::score_one_step_images(gen.net(), s, random_stream(o.seed).split(6));  // the same z every time
     eval_log += fmt::format("{},{:.2f},{:.3f},{:.3f},{:.4f},{:.4f},{:.4f},{:.4f}\n", steps_done, train_seconds / 60, last.fld_f_z,
                             last.fld_f_f_z, last.f_z.coverage, last.f_z.density, last.f_f_z.coverage, last.f_f_z.density);
     std::fprintf(stderr, "step %ld (%.1f min): FLD f(z) %.2f, f(f(z)) %.2f, coverage %.3f\n", steps_done, train_seconds / 60,
@@ -215,35 +150,22 @@ generation_scores train(Gen& gen, const options& o, const data::dataset& train_s
 template <class Gen>
 std::string restore(const Gen& gen, const options& o, const data::image_set& test) {
   const data::image_shape shape = test.shape;
-  const index_t d = shape.size(), n = std::min(o.restore_images, test.count), chunk = 500, shown = 16;
+  const index_t d = shape.size(), n = std::min(o.restore_images, test.count), shown = std::min<index_t>(16, n);
   std::vector<double> clean(static_cast<std::size_t>(d * n));
   for (index_t j = 0; j < n; ++j) test.image_to(j, clean.data() + j * d);
   std::string table = "degradation,images,mae_degraded,mae_restored,psnr_degraded,psnr_restored,ssim_degraded,ssim_restored\n";
-  be::matrix degraded, restored;
   for (const char* spec : {"noise:1", "noise:0.5", "blur:1.5", "lines:0.2", "salt-pepper:0.2", "mask:0.3", "checkerboard:4"}) {
-    std::vector<double> bad = clean, fixed(clean.size());
-    random_stream degrade_rng = random_stream(o.seed).split(4);
-    data::degrade(data::degradation::parse(spec), shape, bad.data(), n, degrade_rng);
-    for (index_t first = 0; first < n; first += chunk) {
-      const index_t m = std::min(chunk, n - first);
-      degraded.resize(d, m);
-      restored.resize(d, m);
-      upload(std::vector<double>(bad.begin() + first * d, bad.begin() + (first + m) * d), degraded);
-      samplers::one_step(gen.net(), degraded, restored);
-      const std::vector<double> values = to_host(restored);
-      std::copy(values.begin(), values.end(), fixed.begin() + first * d);
-    }
-    const index_t rows_of = std::min(shown, n);
-    std::vector<double> rows(clean.begin(), clean.begin() + rows_of * d);
-    rows.insert(rows.end(), bad.begin(), bad.begin() + rows_of * d);
-    rows.insert(rows.end(), fixed.begin(), fixed.begin() + rows_of * d);
+    const evaluation::restoration r =
+        evaluation::restore_degraded(gen.net(), shape, clean, n, data::degradation::parse(spec), random_stream(o.seed).split(4));
+    std::vector<double> rows(clean.begin(), clean.begin() + shown * d);
+    rows.insert(rows.end(), r.degraded.begin(), r.degraded.begin() + shown * d);
+    rows.insert(rows.end(), r.restored.begin(), r.restored.begin() + shown * d);
     std::string name = spec;
     for (char& c : name) c = c == ':' ? '_' : c;
-    io::write_image_grid_png(o.out + "/restore_" + name + ".png", rows.data(), shape, 3 * rows_of, rows_of, 2);
-    table += fmt::format("{},{},{:.4f},{:.4f},{:.2f},{:.2f},{:.4f},{:.4f}\n", spec, n,
-                         evaluation::mae(bad.data(), clean.data(), shape, n), evaluation::mae(fixed.data(), clean.data(), shape, n),
-                         evaluation::psnr(bad.data(), clean.data(), shape, n), evaluation::psnr(fixed.data(), clean.data(), shape, n),
-                         evaluation::ssim(bad.data(), clean.data(), shape, n), evaluation::ssim(fixed.data(), clean.data(), shape, n));
+    io::write_image_grid_png(o.out + "/restore_" + name + ".png", rows.data(), shape, 3 * shown, shown, 2);
+    const evaluation::restoration_scores& q = r.scores;
+    table += fmt::format("{},{},{:.4f},{:.4f},{:.2f},{:.2f},{:.4f},{:.4f}\n", spec, n, q.mae_degraded, q.mae_restored,
+                         q.psnr_degraded, q.psnr_restored, q.ssim_degraded, q.ssim_restored);
   }
   io::write_atomically(o.out + "/restoration.csv", [&](std::ostream& out) { out << table; });
   return table;
@@ -297,7 +219,7 @@ int main(int argc, char** argv) {
     const data::dataset train = data::dataset::parse("fashion-mnist");
     const data::image_set test = data::read_idx_directory(data::fashion_mnist_directory(), data::idx_split::test);
     const auto shape = train.images()->shape;
-    net_t net({.channels_in = shape.channels, .height = shape.height, .width = shape.width, .channels = parse_widths(o.channels)},
+    net_t net({.channels_in = shape.channels, .height = shape.height, .width = shape.width, .channels = nn::parse_conv_widths(o.channels)},
               random_stream(o.seed).split(5));
     io::claim_output_directory(o.out, /*replace=*/false);
     io::create_output_directory(o.out);
@@ -305,10 +227,10 @@ int main(int argc, char** argv) {
     // The FLD's classifier and scale first: every score of the run is read against them.
     const auto began = std::chrono::steady_clock::now();
     const evaluation::feature_classifier<be> classifier(*train.images(), {.seed = o.seed});
-    const evaluation::fld_scale scale = evaluation::measure_fld_scale(classifier, *train.images(), test, o.eval_samples, o.seed);
-    const scorer s{classifier, scale, to_backend(classifier.features(evaluation::feature_classifier<be>::to_matrix(test, 0, o.eval_samples)))};
-    const evaluation::coverage_density data_coverage = evaluation::coverage_and_density<be>(
-        s.test_features, to_backend(classifier.features(evaluation::feature_classifier<be>::to_matrix(*train.images(), 0, o.eval_samples))));
+    const scorer s(classifier, *train.images(), test, o.eval_samples, o.seed);
+    const evaluation::fld_scale& scale = s.scale;
+    const evaluation::coverage_density data_coverage =
+        s.coverage(evaluation::feature_classifier<be>::to_matrix(*train.images(), 0, o.eval_samples));
     const double accuracy = classifier.accuracy(test);
     std::fprintf(stderr, "classifier: test accuracy %.4f; FLD scale at n = %ld: training images %.3f, noised %.3f, blurred %.3f (%.0f s)\n",
                  accuracy, static_cast<long>(o.eval_samples), scale.train_images, scale.noised_train_images, scale.blurred_train_images,

@@ -50,11 +50,14 @@ inline double psnr(const double* restored, const double* clean, const data::imag
   return total / static_cast<double>(n);
 }
 
+/// SSIM's window side: images smaller than this have no SSIM.
+inline constexpr index_t ssim_window = 11;
+
 /// Mean over the images of each image's MSSIM; invalid_argument for images smaller than the
 /// 11 × 11 window.
 inline double ssim(const double* restored, const double* clean, const data::image_shape& shape, index_t n) {
   detail::require_images("evaluation::ssim", shape, n);
-  constexpr index_t window = 11, radius = window / 2;
+  constexpr index_t window = ssim_window, radius = window / 2;
   constexpr double sigma = 1.5, range = 2.0;
   constexpr double c1 = (0.01 * range) * (0.01 * range), c2 = (0.03 * range) * (0.03 * range);
   const index_t h = shape.height, w = shape.width;

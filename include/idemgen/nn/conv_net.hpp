@@ -14,7 +14,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -35,6 +37,25 @@ struct conv_net_options {
   activation_spec act = {activation::leaky_relu, 0.2};
   bool check_finite = true;
 };
+
+/// "32,64,64" → {32, 64, 64}: conv_net widths as a command line gives them. Throws
+/// invalid_argument for anything but 1 to 4 comma-separated integers in 1 .. 1024.
+inline std::vector<index_t> parse_conv_widths(std::string_view text) {
+  std::vector<index_t> widths;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item(text.substr(start, comma - start));
+    char* end = nullptr;
+    const long w = std::strtol(item.c_str(), &end, 10);
+    idemgen::detail::require_option(!item.empty() && *end == '\0' && w > 0 && w <= 1024, "nn::parse_conv_widths", "widths",
+                                    "comma-separated integers in 1 .. 1024", std::string(text));
+    widths.push_back(w);
+    start = comma + 1;
+  }
+  idemgen::detail::require_option(widths.size() <= 4, "nn::parse_conv_widths", "widths", "1 to 4 widths", std::string(text));
+  return widths;
+}
 
 template <numeric_backend B>
 class conv_net : public network_base<conv_net<B>, B> {
