@@ -63,6 +63,14 @@ void write_trajectory_png(const std::string& path, const std::vector<be::matrix>
 int couple_command(int argc, char** argv);
 int pairs_command(int argc, char** argv);
 int train_one_step(const options& o);
+/// images.cpp: IGN/NAIGN/NAIGN− with nn::conv_net on an image --dataset; `idemgen restore`; and
+/// `idemgen sample` of an image model (samples.png).
+int train_one_step_images(const options& o);
+int restore_command(int argc, char** argv);
+int sample_images(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
+                  const std::string& weights, std::uint64_t seed, const std::string& out, const std::string& config);
+/// IGN's idempotence weight on images: --idem-weight, or NAIGN's image baseline 0.125 (NAIGN §4).
+double image_idem_weight(const options& o);
 int train_noised(const options& o);
 /// `idemgen sample`: checks everything, then start_output_directory(out, config), then writes.
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,

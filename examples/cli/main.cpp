@@ -11,14 +11,19 @@
 //   idemgen train --method sign --teacher mixture:grid25 --out out/sign_grid25
 //   idemgen train --method naign --device cuda --batch 4096 --out out/naign_gpu
 //   idemgen sample --checkpoint out/edm_grid25/model.safetensors --sampler heun --steps 18 --out DIR2
+//   idemgen train --method naign --dataset fashion-mnist --batch 64 --steps 5000 --out out/naign_fmnist
+//   idemgen restore --checkpoint out/naign_fmnist/model.safetensors --degrade noise:0.5 --degrade lines --out DIR3
 //
 // train writes DIR/samples.csv, DIR/samples.png (samples over data), DIR/trajectory.png,
 // DIR/log.csv (every term every --log-every steps), DIR/metrics.json and DIR/model.safetensors
 // (weights, AdamW state, EMA, step, random stream, options). One-step methods (ign, naign,
 // naign-minus) sample f(z) and its recursive applications; noised methods (diffusion, cdm, fm)
 // sample with an ODE/SDE sampler and add a samples-vs-NFE table, straightness and (diffusion,
-// cdm) CDM's consistency error to metrics.json. A rejected command line exits with code 2 and a
-// one-line message, and writes nothing.
+// cdm) CDM's consistency error to metrics.json. On an image --dataset (fashion-mnist,
+// mnist-idx:DIR, folder:DIR) the one-step methods train nn::conv_net with the ℓ1 distance and
+// write image grids, the FLD, coverage and density (NAIGN Table 1) and restoration scores
+// (Table 2) instead (cli/images.cpp). A rejected command line exits with code 2 and a one-line
+// message, and writes nothing.
 
 #include <unistd.h>
 
@@ -57,6 +62,18 @@ void claim_output_or_exit(const std::string& out, bool force) {
 /// mini-batch OT), its float activations, caches and gradients for f and f(f(·)), and the
 /// candidate-to-data cost matrix in double. An estimate within a small factor, not a bound.
 void require_memory(const options& o) {
+  const double machine = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (const data::image_set* images = o.data.images()) {
+    // conv_net: about 6 c₀·H·W activations an image, kept twice (pre- and post-activation) in
+    // float, for the widest pass (IMLE's candidates), f and f(f(·)); evaluation goes 500 at a time.
+    const double columns = (o.method == "ign" ? 1.0 : o.imle_ratio) * static_cast<double>(o.batch) + 500;
+    const double c0 = static_cast<double>(nn::parse_conv_widths(o.channels).front());
+    const double need = 4.0 * 2 * 2 * columns * 6 * c0 * static_cast<double>(images->shape.height * images->shape.width);
+    if (machine > 0 && need > machine)
+      usage_error(fmt::format("--batch {} with --channels {}: need about {:.1f} GiB, this machine has {:.1f} GiB", o.batch,
+                              o.channels, need / (1 << 30), machine / (1 << 30)));
+    return;
+  }
   const std::string coupling = coupling_of(o);
   const double candidates = coupling == "nearest" ? o.imle_ratio : (coupling == "ot" || coupling == "sinkhorn") ? o.ot_ratio : 1;
   const double solved = static_cast<double>(o.ot_batch > o.batch ? o.ot_batch : o.batch);  // data points per solve
@@ -65,7 +82,6 @@ void require_memory(const options& o) {
   const double cost_bytes = 8.0 * columns * solved;
   const double sample_bytes = 16.0 * static_cast<double>(o.samples) * static_cast<double>(o.width + 2);
   const double need = net_bytes + cost_bytes + sample_bytes;
-  const double machine = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
   if (machine > 0 && need > machine)
     usage_error(fmt::format("--batch {} ({} candidates a data point), --width {}, --depth {}, --samples {}: need about "
                             "{:.1f} GiB, this machine has {:.1f} GiB",
@@ -97,7 +113,13 @@ options parse_train(int argc, char** argv) {
       ("reflow-steps", with_default(&o.reflow_steps), "reflow: the previous flow's Euler steps per pair")
       ("dataset", with_default(&o.dataset),
        "grid25, 8gaussians, moons, rings, checkerboard, swiss_roll, pinwheel, or csv:FILE (your 2-D points, one a "
-       "row; drawn with replacement, and evaluated against the same points)")
+       "row; drawn with replacement, and evaluated against the same points); images: fashion-mnist (Debian's "
+       "dataset-fashion-mnist), mnist-idx:DIR (an MNIST-style IDX directory), folder:DIR or folder:HxWxC:DIR (PNG/JPEG "
+       "files, or class folders of them)")
+      ("net", with_default(&o.net), "auto (conv on images, mlp on points), mlp or conv")
+      ("channels", with_default(&o.channels), "images: conv_net widths c0,c1,... (each further width halves H and W)")
+      ("idem-weight", with_default(&o.idem_weight),
+       "IGN idempotence weight (-1: 1 on points, 0.125 on images as NAIGN's image baseline)")
       ("steps", with_default(&o.steps), "training steps (0: the method's budget, 4000; lmm 20000)")
       ("batch", with_default(&o.batch), "batch size N")
       ("width", with_default(&o.width), "mlp hidden width")
@@ -138,7 +160,7 @@ options parse_train(int argc, char** argv) {
        "SIGN: idempotence routing, eq4 (SIGN eq. 4) or printed (Alg. 1 l. 10 as printed: trains the outer call)")
       ("cond-dim", with_default(&o.cond_dim), "noised methods: Fourier features of sigma or t")
       ("fourier-scale", with_default(&o.fourier_scale), "noised methods: Fourier frequency scale")
-      ("samples", with_default(&o.samples), "samples written and evaluated")
+      ("samples", with_default(&o.samples), "samples written and evaluated (images: 10000 unless given, NAIGN's FLD)")
       ("seed", with_default(&o.seed), "random seed")
       ("threads", with_default(&o.threads), "CPU threads")
       ("device", with_default(&o.device),
@@ -204,13 +226,38 @@ options parse_train(int argc, char** argv) {
   }
   require_option(o.sinkhorn_epsilon > 0 && std::isfinite(o.sinkhorn_epsilon), "--sinkhorn-epsilon",
                  "a finite number > 0", o.sinkhorn_epsilon);
+  const bool images = data::dataset::is_image_spec(o.dataset);
   try {
-    o.data = data::dataset::parse(o.dataset, 2);
+    o.data = data::dataset::parse(o.dataset, images ? 0 : 2);
   } catch (const error& e) {
-    if (o.dataset.rfind("csv:", 0) == 0)
+    if (o.dataset.rfind("csv:", 0) == 0 || images)
       usage_error("--dataset " + o.dataset + ": expected " + e.expected() + ", got " + e.actual());
     usage_error("--dataset: expected one of " + fmt::format("{}", fmt::join(data::toy_names, ", ")) +
-                " or csv:FILE, got " + o.dataset);
+                ", csv:FILE, fashion-mnist, mnist-idx:DIR or folder:DIR, got " + o.dataset);
+  }
+  require_option(o.net == "auto" || o.net == (images ? "conv" : "mlp"), "--net",
+                 images ? "auto or conv on an image --dataset" : "auto or mlp on points (conv takes an image --dataset)",
+                 o.net);
+  if (images) {
+    o.net = "conv";
+    if (o.method != "ign" && o.method != "naign" && o.method != "naign-minus")
+      usage_error("--method " + o.method + ": on images ign, naign and naign-minus train for now (the noised methods "
+                  "need a U-Net with a noise embedding, not written yet)");
+    if (coupling_of(o) != "independent" && coupling_of(o) != "nearest")
+      usage_error("--coupling " + coupling_of(o) + ": on images nearest (IMLE) only; ot and sinkhorn price pairs in l2, "
+                  "the image models use l1");
+    if (o.device != "cpu" || o.distributed)
+      usage_error("--dataset " + o.dataset + ": image models train on one CPU process for now (no --device cuda, no "
+                  "--distributed)");
+    if (vm["samples"].defaulted()) o.samples = 10000;
+    try {
+      const data::image_shape& shape = o.data.images()->shape;
+      nn::conv_net<be>({.channels_in = shape.channels, .height = shape.height, .width = shape.width,
+                        .channels = nn::parse_conv_widths(o.channels)},
+                       random_stream(0));
+    } catch (const error& e) {
+      usage_error("--channels " + o.channels + ": expected " + e.expected() + ", got " + e.actual());
+    }
   }
   try {
     nn::parse_activation(o.activation);
@@ -238,6 +285,8 @@ options parse_train(int argc, char** argv) {
                  o.tight_weight);
   require_option(o.tight_clamp >= 0 && std::isfinite(o.tight_clamp), "--tight-clamp", "a finite number >= 0 (0: off)",
                  o.tight_clamp);
+  require_option(o.idem_weight == -1 || (o.idem_weight >= 0 && std::isfinite(o.idem_weight)), "--idem-weight",
+                 "a finite number >= 0, or -1 (the default)", o.idem_weight);
   require_option(o.teacher_steps >= 2 && o.teacher_steps <= 10000, "--teacher-steps", "an integer in [2, 10000]",
                  o.teacher_steps);
   if (coupling_of(o) == "reflow" && o.from.empty()) usage_error("--coupling reflow needs --from FM_CHECKPOINT");
@@ -330,6 +379,8 @@ int sample_command(int argc, char** argv) {
   // Read and check everything before creating the output directory.
   const io::safetensors file = io::read_safetensors(checkpoint);
   const std::string method = train::metadata_string(file.metadata, "method", checkpoint);
+  if (file.metadata.count("net") && file.metadata.at("net") == "conv_net")
+    return sample_images(file, checkpoint, n, std::max(steps, 1), weights, seed, out, config);
   if (is_noised(method)) return sample_noised(file, checkpoint, n, steps, sampler, weights, seed, out, config, save_noise);
   if (!sampler.empty() && !find_method(method).accepts_sampler(sampler))
     usage_error("--sampler: " + sampler + " does not apply to a " + method + " checkpoint");
@@ -343,16 +394,18 @@ int main(int argc, char** argv) {
     std::cout << "usage: idemgen train [options]    train a model (idemgen train --help)\n"
                  "       idemgen sample [options]   sample a trained model (idemgen sample --help)\n"
                  "       idemgen couple [options]   optimal pairs between two point clouds (idemgen couple --help)\n"
-                 "       idemgen pairs [options]    teacher-ODE pairs for LMM (idemgen pairs --help)\n";
+                 "       idemgen pairs [options]    teacher-ODE pairs for LMM (idemgen pairs --help)\n"
+                 "       idemgen restore [options]  restore degraded images with an image model (idemgen restore --help)\n";
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
-  if (command != "train" && command != "sample" && command != "couple" && command != "pairs")
-    usage_error("unknown command '" + command + "' (expected: train, sample, couple or pairs)");
+  if (command != "train" && command != "sample" && command != "couple" && command != "pairs" && command != "restore")
+    usage_error("unknown command '" + command + "' (expected: train, sample, couple, pairs or restore)");
   try {
     if (command == "sample") return sample_command(argc - 1, argv + 1);
     if (command == "couple") return couple_command(argc - 1, argv + 1);
     if (command == "pairs") return pairs_command(argc - 1, argv + 1);
+    if (command == "restore") return restore_command(argc - 1, argv + 1);
     // --distributed: MPI starts before the options are read, so that only rank 0 claims --out.
 #if defined(IDEMGEN_CLI_MPI)
     std::optional<distributed::mpi_environment> mpi;

@@ -63,6 +63,10 @@ struct options {
   bool global_coupling = false;  // --global-coupling: IMLE/OT search over every rank's candidates
   index_t ot_batch = 0;  // ot, sinkhorn: data points per solve (0: --batch, the in-step coupling)
   int ot_passes = 1;     // ot, sinkhorn: times each solved batch is served (plan reuse)
+  // Images (an image --dataset): the conv_net's widths, and IGN's idempotence weight (-1: 1 on
+  // points, NAIGN's image baseline 0.125 on images).
+  std::string net = "auto", channels = "32,64,64";
+  double idem_weight = -1;
   index_t cond_dim = 32;
   double fourier_scale = 2.0;
   bool force = false;   // --force: replace an earlier run's files in --out
@@ -124,6 +128,13 @@ void load_parameters(Net& net, const std::vector<float>& parameters) {
   Net::backend_type::copy_from_host(parameters.data(), p);
 }
 
+/// A periodic evaluation for eval.csv other than the 2-D one (MMD², modes): its header line and
+/// one row (without the step) from the current weights as host floats.
+struct periodic_evaluation {
+  std::string header;
+  std::function<std::string(const std::vector<float>& parameters)> row;
+};
+
 /// Thrown by train_and_save when SIGINT or SIGTERM ended training: the checkpoint of `step` is
 /// saved; main exits 128 + signal.
 struct interrupted {
@@ -162,13 +173,15 @@ train::training_report train_on_pool(Generator& gen, const options& o, NextBatch
 }
 
 /// The training loop every method shares, on the generator's backend: log.csv and, when
-/// o.eval_every > 0, eval.csv rows from 1000 samples of `sample` on a fixed z; then
+/// o.eval_every > 0, eval.csv rows from 1000 samples of `sample` on a fixed z (or `custom`'s
+/// rows when given); then
 /// DIR/model.safetensors (weights, optimiser state, EMA, step, both random streams, options as
 /// metadata), also every o.checkpoint_every steps and when SIGINT/SIGTERM stops the run. With
 /// o.resume the run continues from DIR/model.safetensors, bit for bit as if never stopped.
 template <class Generator>
 trained train_and_save(Generator& gen, const options& o, const host_sampler& sample,
-                       const std::vector<std::pair<std::string, std::string>>& metadata) {
+                       const std::vector<std::pair<std::string, std::string>>& metadata,
+                       const periodic_evaluation* custom = nullptr) {
   using B = typename Generator::backend_type;
   const data::dataset& dataset = o.data;
   data::dataset_sampler<B> sampler(dataset);
@@ -209,10 +222,10 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
     io::write_atomically(o.out + "/config.json", [&](std::ostream& s) { s << o.config; });
   }
   if (writes)
-    std::printf("idemgen: %s %s on %s %s %ld steps (batch %ld, width %ld x %ld) on %s\n",
-              o.resume ? "resuming" : "training", o.method.c_str(), o.dataset.c_str(),
-              o.resume ? fmt::format("from step {} to", gen.steps()).c_str() : "for", o.steps,
-              static_cast<long>(o.batch), static_cast<long>(o.width), static_cast<long>(o.depth), B::name);
+    std::printf("idemgen: %s %s on %s %s %ld steps (batch %ld, %s) on %s\n", o.resume ? "resuming" : "training",
+                o.method.c_str(), o.dataset.c_str(), o.resume ? fmt::format("from step {} to", gen.steps()).c_str() : "for",
+                o.steps, static_cast<long>(o.batch),
+                (o.net == "conv" ? "conv_net " + o.channels : fmt::format("width {} x {}", o.width, o.depth)).c_str(), B::name);
   const auto save = [&] {
     train::metadata m = meta;
     m["data_rng_next_block"] = std::to_string(data_rng.next_block());
@@ -230,11 +243,15 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
   std::optional<eval_set> eval;
   be::matrix eval_out(2, 1000);
   if (o.eval_every > 0 && writes) {
-    eval.emplace(o.seed, dataset, 1000);
+    if (custom == nullptr) eval.emplace(o.seed, dataset, 1000);
     eval_log.open(o.out + "/eval.csv", o.resume ? std::ios::app : std::ios::trunc);
-    if (!o.resume) eval_log << "step,mmd2,modes_hit,modes_balanced,high_quality\n";
+    if (!o.resume) eval_log << (custom ? custom->header : "step,mmd2,modes_hit,modes_balanced,high_quality") << '\n';
   }
   const auto evaluate = [&](long step) {
+    if (custom != nullptr) {
+      eval_log << step << ',' << custom->row(host_parameters()) << '\n' << std::flush;
+      return;
+    }
     sample(host_parameters(), eval->z, eval_out);
     const auto q = measure(eval_out, eval->data, dataset);
     eval_log << step << ',' << q.mmd2;

@@ -60,6 +60,12 @@ class dataset {
     return d;
   }
 
+  /// Whether a spec names images (fashion-mnist, mnist-idx…, folder:…), before anything is read.
+  static bool is_image_spec(std::string_view spec) {
+    return spec == "fashion-mnist" || spec == "fashion-mnist-test" || spec.substr(0, 10) == "mnist-idx:" ||
+           spec.substr(0, 15) == "mnist-idx-test:" || spec.substr(0, 7) == "folder:";
+  }
+
   const std::string& name() const { return name_; }
   index_t dim() const { return dim_; }
   /// The toy distribution, when it is one.

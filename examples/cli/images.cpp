@@ -1,0 +1,278 @@
+// idemgen train on an image --dataset (fashion-mnist, mnist-idx:DIR, folder:DIR): IGN, NAIGN and
+// NAIGN− with the convolutional generator nn::conv_net and the ℓ1 distance (NAIGN §4: "ℓ1 for
+// images"), scored as NAIGN Tables 1–2; and idemgen restore, which projects degraded images back
+// with a trained model.
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+
+#include "cli/common.hpp"
+#include "idemgen/evaluation/one_step_images.hpp"
+#include "idemgen/evaluation/restoration.hpp"
+#include "idemgen/io/image_grid.hpp"
+#include "idemgen/models/ign.hpp"
+#include "idemgen/models/naign.hpp"
+#include "idemgen/nn/conv_net.hpp"
+
+namespace idemgen::cli {
+namespace {
+
+using conv_t = nn::conv_net<be>;
+
+conv_t make_image_net(const data::image_shape& shape, const std::string& channels, random_stream init) {
+  return conv_t({.channels_in = shape.channels, .height = shape.height, .width = shape.width,
+                 .channels = nn::parse_conv_widths(channels)},
+                init);
+}
+
+std::string shape_text(const data::image_shape& s) { return fmt::format("{}x{}x{}", s.channels, s.height, s.width); }
+
+data::image_shape parse_image_shape(const std::string& text, const std::string& checkpoint) {
+  long c = 0, h = 0, w = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%ldx%ldx%ld%c", &c, &h, &w, &tail) != 3 || c < 1 || h < 1 || w < 1)
+    throw io_error("idemgen", checkpoint, "an image_shape CxHxW in the metadata", text);
+  return {c, h, w};
+}
+
+/// The labelled test split that goes with a training --dataset, when it has one.
+std::optional<data::image_set> test_split_of(const std::string& spec) {
+  if (spec == "fashion-mnist") return data::read_idx_directory(data::fashion_mnist_directory(), data::idx_split::test);
+  if (spec.rfind("mnist-idx:", 0) == 0) return data::read_idx_directory(spec.substr(10), data::idx_split::test);
+  return std::nullopt;
+}
+
+/// The degradations NAIGN supp. §8 restores from (noise σ = 1, blur, lines-rows, salt & pepper),
+/// a random mask (inpainting) and SIGN's checkerboard.
+const std::vector<std::string>& standard_degradations() {
+  static const std::vector<std::string> specs = {"noise:1", "noise:0.5", "blur:1.5", "lines:0.2",
+                                                 "salt-pepper:0.2", "mask:0.3", "checkerboard:4"};
+  return specs;
+}
+
+std::string file_name_of(std::string spec) {
+  for (char& c : spec) c = c == ':' ? '_' : c;
+  return spec;
+}
+
+/// Restores the first n images of `clean` under each degradation: DIR/restore_<spec>.png (rows:
+/// clean, degraded, f(degraded), 16 images) and the scores as JSON rows.
+io::ordered_json write_restorations(const conv_t& net, const data::image_set& clean_set, index_t n,
+                                    const std::vector<std::string>& specs, std::uint64_t seed, const std::string& out) {
+  const data::image_shape shape = clean_set.shape;
+  const index_t d = shape.size(), shown = std::min<index_t>(16, n);
+  std::vector<double> clean(static_cast<std::size_t>(d * n));
+  for (index_t j = 0; j < n; ++j) clean_set.image_to(j, clean.data() + j * d);
+  io::ordered_json rows = io::ordered_json::array();
+  for (const std::string& spec : specs) {
+    const evaluation::restoration r =
+        evaluation::restore_degraded(net, shape, clean, n, data::degradation::parse(spec), random_stream(seed).split(4));
+    std::vector<double> grid(clean.begin(), clean.begin() + shown * d);
+    grid.insert(grid.end(), r.degraded.begin(), r.degraded.begin() + shown * d);
+    grid.insert(grid.end(), r.restored.begin(), r.restored.begin() + shown * d);
+    io::write_image_grid_png(out + "/restore_" + file_name_of(spec) + ".png", grid.data(), shape, 3 * shown, shown, 2);
+    const evaluation::restoration_scores& q = r.scores;
+    rows.push_back({{"degradation", spec}, {"images", n}, {"mae_degraded", q.mae_degraded}, {"mae_restored", q.mae_restored},
+                    {"psnr_degraded", q.psnr_degraded}, {"psnr_restored", q.psnr_restored},
+                    {"ssim_degraded", q.ssim_degraded}, {"ssim_restored", q.ssim_restored}});
+  }
+  return rows;
+}
+
+/// samples.png: 32 samples f(z), and f(f(z)) of the same z below them.
+void write_sample_grid(const conv_t& net, const data::image_shape& shape, std::uint64_t seed, const std::string& out) {
+  constexpr index_t shown = 32;
+  be::matrix z(shape.size(), shown);
+  random_stream rng = random_stream(seed).split(2);
+  be::fill_normal(z, rng);
+  const auto iterates = samplers::recursive(net, z, 2);
+  std::vector<double> grid = to_host(iterates[0]);
+  const std::vector<double> twice = to_host(iterates[1]);
+  grid.insert(grid.end(), twice.begin(), twice.end());
+  io::write_image_grid_png(out + "/samples.png", grid.data(), shape, 2 * shown, 16, 2);
+}
+
+io::ordered_json scores_json(const evaluation::one_step_image_scores& q) {
+  return {{"fld_f_z", q.fld_f_z}, {"fld_f_f_z", q.fld_f_f_z}, {"coverage_f_z", q.f_z.coverage},
+          {"density_f_z", q.f_z.density}, {"coverage_f_f_z", q.f_f_z.coverage}, {"density_f_f_z", q.f_f_z.density}};
+}
+
+}  // namespace
+
+double image_idem_weight(const options& o) { return o.idem_weight >= 0 ? o.idem_weight : 0.125; }
+
+int train_one_step_images(const options& o) {
+  const data::image_set& train_set = *o.data.images();
+  const data::image_shape shape = train_set.shape;
+  conv_t host = make_image_net(shape, o.channels, random_stream(0));
+  const host_sampler sample = [&](const std::vector<float>& parameters, be::const_view z, be::view out) {
+    load_parameters(host, parameters);
+    samplers::one_step(host, z, out);
+  };
+
+  // NAIGN Table 1's scores need labels (for the classifier) and a test split to score against.
+  const std::optional<data::image_set> test = test_split_of(o.dataset);
+  std::optional<evaluation::feature_classifier<be>> classifier;
+  std::optional<evaluation::image_scorer<be>> scorer;
+  if (test && !train_set.labels.empty()) {
+    classifier.emplace(train_set, evaluation::feature_classifier_options{.seed = o.seed});
+    scorer.emplace(*classifier, train_set, *test, std::min({o.samples, test->count, train_set.count}), o.seed);
+    std::printf("idemgen: FLD classifier test accuracy %.4f; FLD scale at n = %ld: training images %.3f, noised %.3f, "
+                "blurred %.3f\n",
+                classifier->accuracy(*test), static_cast<long>(scorer->scale.n), scorer->scale.train_images,
+                scorer->scale.noised_train_images, scorer->scale.blurred_train_images);
+  }
+  const periodic_evaluation eval{
+      "step,fld_f_z,fld_f_f_z,coverage_f_z,density_f_z,coverage_f_f_z,density_f_f_z",
+      [&](const std::vector<float>& parameters) {
+        load_parameters(host, parameters);
+        const auto q = evaluation::score_one_step_images(host, *scorer, random_stream(o.seed).split(6));
+        return fmt::format("{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f}", q.fld_f_z, q.fld_f_f_z, q.f_z.coverage,
+                           q.f_z.density, q.f_f_z.coverage, q.f_f_z.density);
+      }};
+
+  auto meta = coupling_metadata(o);
+  meta.insert(meta.end(), {{"net", "conv_net"}, {"channels", o.channels}, {"image_shape", shape_text(shape)},
+                           {"metric", "l1"}, {"idem_weight", fmt::format("{}", image_idem_weight(o))}});
+  conv_t net = make_image_net(shape, o.channels, random_stream(o.seed).split(3));
+  const models::generator_options g = generator_options_for(o, std::max(o.ema, 0.0));
+  const periodic_evaluation* periodic = scorer ? &eval : nullptr;
+  const trained t = [&] {
+    if (o.method == "ign") {
+      models::ign<conv_t, metric::l1> gen(
+          std::move(net),
+          models::ign_losses({}, {.weight = image_idem_weight(o)}, {.weight = o.tight_weight, .clamp_ratio = o.tight_clamp}),
+          {}, g);
+      return train_and_save(gen, o, sample, meta, periodic);
+    }
+    const coupling::nearest_generated imle{.candidates_per_sample = o.imle_ratio};
+    if (o.method == "naign") {
+      models::naign<conv_t, metric::l1> gen(std::move(net), {}, {}, g, imle);
+      return train_and_save(gen, o, sample, meta, periodic);
+    }
+    models::naign_minus<conv_t, metric::l1> gen(std::move(net), {}, {}, g, imle);
+    return train_and_save(gen, o, sample, meta, periodic);
+  }();
+  load_parameters(host, t.parameters);
+
+  io::ordered_json metrics = {{"method", o.method}, {"dataset", o.dataset}, {"net", host.describe()},
+                              {"steps", t.report.steps}, {"train_seconds", t.report.seconds},
+                              {"recoveries", t.report.recoveries}};
+  write_sample_grid(host, shape, o.seed, o.out);
+  if (scorer) {
+    metrics["samples"] = scorer->scale.n;
+    metrics["fld_classifier_test_accuracy"] = classifier->accuracy(*test);
+    metrics["fld_scale"] = {{"training_images", scorer->scale.train_images},
+                            {"noised_training_images", scorer->scale.noised_train_images},
+                            {"blurred_training_images", scorer->scale.blurred_train_images}};
+    const auto q = evaluation::score_one_step_images(host, *scorer, random_stream(o.seed).split(6));
+    metrics["generation"] = scores_json(q);
+    metrics["restoration"] = write_restorations(host, *test, std::min<index_t>(1000, test->count), standard_degradations(),
+                                                o.seed, o.out);
+    std::printf("idemgen: FLD f(z) %.2f, f(f(z)) %.2f (training images %.2f), coverage %.3f; wrote %s\n", q.fld_f_z,
+                q.fld_f_f_z, scorer->scale.train_images, q.f_z.coverage, o.out.c_str());
+  } else {
+    metrics["generation"] = "not scored: the data set has no labelled test split for the FLD classifier";
+    metrics["restoration"] = write_restorations(host, train_set, std::min<index_t>(1000, train_set.count),
+                                                standard_degradations(), o.seed, o.out);
+    std::printf("idemgen: wrote %s (no labelled test split: no FLD)\n", o.out.c_str());
+  }
+  write_metrics(o.out + "/metrics.json", metrics);
+  return 0;
+}
+
+int sample_images(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
+                  const std::string& weights, std::uint64_t seed, const std::string& out, const std::string& config) {
+  const auto meta = [&](const char* key) { return train::metadata_string(file.metadata, key, checkpoint); };
+  const data::image_shape shape = parse_image_shape(meta("image_shape"), checkpoint);
+  conv_t net = make_image_net(shape, meta("channels"), random_stream(0));
+  const bool use_ema = train::load_weights(file, net, checkpoint, weights == "ema");
+  start_output_directory(out, config);
+  be::matrix z(shape.size(), n);
+  random_stream rng = random_stream(seed).split(2);
+  be::fill_normal(z, rng);
+  const auto iterates = samplers::recursive(net, z, steps);
+  const std::vector<double> samples = to_host(iterates.back());
+  io::write_image_grid_png(out + "/samples.png", samples.data(), shape, n, 16, 2);
+  write_metrics(out + "/metrics.json", {{"method", meta("method")}, {"checkpoint", checkpoint},
+                                        {"weights", use_ema ? "ema" : "raw"}, {"samples", n}, {"applications", steps}});
+  std::printf("idemgen: %ld samples f^%d(z) in %s/samples.png\n", static_cast<long>(n), steps, out.c_str());
+  return 0;
+}
+
+int restore_command(int argc, char** argv) {
+  std::string checkpoint, input = "fashion-mnist-test", out, weights = "ema";
+  std::vector<std::string> degradations;
+  index_t n = 1000;
+  int threads = 2;
+  std::uint64_t seed = 0;
+  bool force = false;
+  po::options_description desc("idemgen restore: project degraded images back onto the data with a trained image model");
+  desc.add_options()("help,h", "show this help")
+      ("checkpoint", po::value(&checkpoint)->required(), "model.safetensors of 'idemgen train' on an image --dataset")
+      ("input", with_default(&input),
+       "the clean images: fashion-mnist-test, mnist-idx-test:DIR, folder:DIR, ... (any image --dataset)")
+      ("degrade", po::value(&degradations)->composing(),
+       "noise:S, blur:S, lines[:P], salt-pepper[:P], mask:P, checkerboard:K, down:F (repeat for several; none: the "
+       "inputs are the degraded images themselves, restored without scores)")
+      ("n", with_default(&n), "images restored (the first n of --input)")
+      ("weights", with_default(&weights), "ema (when the checkpoint has one) or raw")
+      ("seed", with_default(&seed), "random seed of the degradations")
+      ("threads", with_default(&threads), "CPU threads")
+      ("out", po::value(&out)->required(), "output directory (new or empty)")
+      ("force", po::bool_switch(&force), "replace an earlier run's files in --out (other files are kept)");
+  const std::string config = config_json("restore", parse_or_exit(desc, argc, argv));
+  require_option(n >= 1 && n <= (1 << 20), "--n", "an integer in [1, 2^20]", n);
+  require_option(threads >= 1 && threads <= 1024, "--threads", "an integer in [1, 1024]", threads);
+  require_option(weights == "ema" || weights == "raw", "--weights", "ema or raw", weights);
+  for (const std::string& spec : degradations) {
+    try {
+      data::degradation::parse(spec);
+    } catch (const error& e) {
+      usage_error("--degrade " + spec + ": expected " + e.expected() + ", got " + e.actual());
+    }
+  }
+  be::set_num_threads(threads);
+  // Everything is read and checked before the output directory is touched.
+  const io::safetensors file = io::read_safetensors(checkpoint);
+  const auto meta = [&](const char* key) { return train::metadata_string(file.metadata, key, checkpoint); };
+  if (file.metadata.count("net") == 0 || meta("net") != "conv_net")
+    usage_error("--checkpoint " + checkpoint + ": expected a model trained on images (net conv_net), got " +
+                (file.metadata.count("net") ? meta("net") : std::string("a model of points")));
+  const data::dataset clean_set = data::dataset::parse(input);
+  if (clean_set.images() == nullptr) usage_error("--input: expected an image data set, got " + input);
+  const data::image_set& images = *clean_set.images();
+  if (shape_text(images.shape) != meta("image_shape"))
+    usage_error("--input " + input + ": expected images of the model's " + meta("image_shape") + ", got " +
+                shape_text(images.shape));
+  conv_t net = make_image_net(parse_image_shape(meta("image_shape"), checkpoint), meta("channels"), random_stream(0));
+  const bool use_ema = train::load_weights(file, net, checkpoint, weights == "ema");
+  n = std::min(n, images.count);
+  io::claim_output_directory(out, force);
+  start_output_directory(out, config);
+  io::ordered_json metrics = {{"checkpoint", checkpoint}, {"method", meta("method")}, {"step", meta("step")},
+                              {"weights", use_ema ? "ema" : "raw"}, {"input", input}, {"images", n}};
+  if (degradations.empty()) {
+    // The inputs are degraded already: rows of 16, each input above its projection f(x).
+    const index_t d = images.shape.size(), shown = std::min<index_t>(16, n);
+    std::vector<double> x(static_cast<std::size_t>(d * n));
+    for (index_t j = 0; j < n; ++j) images.image_to(j, x.data() + j * d);
+    const std::vector<double> restored = evaluation::project_images(net, images.shape, x.data(), n);
+    std::vector<double> grid(x.begin(), x.begin() + shown * d);
+    grid.insert(grid.end(), restored.begin(), restored.begin() + shown * d);
+    io::write_image_grid_png(out + "/restore.png", grid.data(), images.shape, 2 * shown, shown, 2);
+    std::printf("idemgen: restored %ld images (no --degrade: no scores); wrote %s\n", static_cast<long>(n), out.c_str());
+  } else {
+    metrics["restoration"] = write_restorations(net, images, n, degradations, seed, out);
+    for (const auto& row : metrics["restoration"])
+      std::printf("idemgen: %-16s MAE %.4f -> %.4f, PSNR %.2f -> %.2f dB, SSIM %.4f -> %.4f\n",
+                  row["degradation"].get<std::string>().c_str(), row["mae_degraded"].get<double>(),
+                  row["mae_restored"].get<double>(), row["psnr_degraded"].get<double>(), row["psnr_restored"].get<double>(),
+                  row["ssim_degraded"].get<double>(), row["ssim_restored"].get<double>());
+  }
+  write_metrics(out + "/metrics.json", metrics);
+  return 0;
+}
+
+}  // namespace idemgen::cli
