@@ -48,6 +48,7 @@ class conv2d {
     typename B::matrix z, y, dz;    // out_dim × batch: pre-activation, activation, backward workspace
     typename B::matrix patches;     // P × K, one image's im2col (reused image by image)
     typename B::matrix bias_sums;   // 1 × O, one image's Σ_p dY
+    typename B::matrix phases;      // stride > 1: de-interleaved input rows (im2col, col2im)
     const_view output() const { return y.size() > 0 ? const_view(y) : const_view(z); }
   };
 
@@ -87,7 +88,7 @@ class conv2d {
     const const_view weight(params + weight_, outs, shape_.patch_size());
     const scalar* bias = params + bias_;
     for (index_t j = 0; j < n; ++j) {
-      im2col(x.data() + j * in_dim(), c.patches);
+      im2col(x.data() + j * in_dim(), c.patches, c.phases);
       const view z_image(c.z.data() + j * out_dim(), positions, outs);
       scalar* z = z_image.data();
       B::parallel_for_2d(positions, outs, [=] IDEMGEN_HOST_DEVICE(index_t p, index_t o) { z[p + o * positions] = bias[o]; });
@@ -123,7 +124,7 @@ class conv2d {
     for (index_t j = 0; j < n; ++j) {
       const const_view dz_image(dz.data() + j * out_dim(), positions, outs);
       if (grads != nullptr) {
-        im2col(c.x.data() + j * in_dim(), c.patches);  // recomputed: all of them would not fit
+        im2col(c.x.data() + j * in_dim(), c.patches, c.phases);  // recomputed: all of them would not fit
         B::gemm(transpose::yes, transpose::no, scalar(1), dz_image, c.patches, scalar(1),
                 view(grads + weight_, outs, shape_.patch_size()));
         B::column_sums(dz_image, c.bias_sums);
@@ -132,7 +133,7 @@ class conv2d {
       if (!dx.empty()) {
         c.patches.resize(positions, shape_.patch_size());
         B::gemm(transpose::no, transpose::no, scalar(1), dz_image, weight, scalar(0), c.patches);
-        col2im(c.patches, dx.data() + j * in_dim());
+        col2im(c.patches, dx.data() + j * in_dim(), c.phases);
       }
     }
   }
@@ -152,51 +153,122 @@ class conv2d {
     if (first > last) first = last;
   }
 
+  /// At stride s > 1 an input row is kept as s phase rows, pixel ix = q·s + φ at [φ][q] (q <
+  /// ⌈w / s⌉): the pixels one kernel offset kx touches, ix = ox·s − pad + kx, are then contiguous,
+  /// at phase φ = (kx − pad) mod s from q = ox + (kx − pad − φ) / s.
+  index_t phase_row() const { return (shape_.width + shape_.stride - 1) / shape_.stride; }
+  index_t phase_plane() const { return shape_.height * shape_.stride * phase_row(); }
+  IDEMGEN_HOST_DEVICE static void phase_of(index_t kx, index_t pad, index_t s, index_t& phase, index_t& q_offset) {
+    const index_t shift = kx - pad;
+    phase = ((shift % s) + s) % s;
+    q_offset = (shift - phase) / s;
+  }
+
   /// patches(p, q) = x(c, oy·s − pad + ky, ox·s − pad + kx), 0 outside; p = (oy, ox), q = (c, ky, kx).
-  /// One column q a thread: its P values are written in order.
-  void im2col(const scalar* image, view patches) const {
+  /// One column q a thread: its P values are written in order. At stride s > 1 the image is
+  /// first split into phase rows (one channel a thread), so every copy reads with unit stride.
+  void im2col(const scalar* image, view patches, typename B::matrix& phases) const {
     const index_t k = shape_.kernel, s = shape_.stride, pad = shape_.padding, h = shape_.height, w = shape_.width;
     const index_t oh = shape_.out_height(), ow = shape_.out_width(), positions = out_positions();
     scalar* out = patches.data();
+    const scalar* rows_data = image;  // stride 1: the image itself, one row of w a line
+    index_t row_stride = w, per_channel = h * w;
+    if (s > 1) {
+      row_stride = phase_row();
+      per_channel = phase_plane();
+      phases.resize(per_channel, shape_.in_channels);
+      scalar* split = phases.data();
+      B::parallel_for(shape_.in_channels, [=] IDEMGEN_HOST_DEVICE(index_t channel) {
+        const scalar* __restrict__ plane = image + channel * h * w;
+        scalar* __restrict__ rows = split + channel * per_channel;
+        for (index_t iy = 0; iy < h; ++iy)
+          for (index_t phase = 0; phase < s; ++phase) {
+            scalar* __restrict__ row = rows + (iy * s + phase) * row_stride;
+            index_t q = 0;
+            for (; q * s + phase < w; ++q) row[q] = plane[iy * w + q * s + phase];
+            for (; q < row_stride; ++q) row[q] = scalar(0);
+          }
+      });
+      rows_data = split;
+    }
     B::parallel_for(shape_.patch_size(), [=] IDEMGEN_HOST_DEVICE(index_t q) {
       const index_t channel = q / (k * k), ky = (q / k) % k, kx = q % k;
       index_t oy_first, oy_last, ox_first, ox_last;
       valid_range(h, oh, s, pad, ky, oy_first, oy_last);
       valid_range(w, ow, s, pad, kx, ox_first, ox_last);
-      const scalar* __restrict__ plane = image + channel * h * w;
+      index_t phase = 0, q_offset = kx - pad;  // stride 1: the row itself, shifted by kx − pad
+      if (s > 1) phase_of(kx, pad, s, phase, q_offset);
+      const scalar* __restrict__ rows = rows_data + channel * per_channel;
       scalar* __restrict__ column = out + q * positions;
       for (index_t p = 0; p < positions; ++p) column[p] = scalar(0);
       for (index_t oy = oy_first; oy < oy_last; ++oy) {
-        const scalar* __restrict__ source = plane + (oy * s - pad + ky) * w + (ox_first * s - pad + kx);
+        const scalar* __restrict__ source = rows + ((oy * s - pad + ky) * s + phase) * row_stride + (ox_first + q_offset);
         scalar* __restrict__ target = column + oy * ow + ox_first;
-        for (index_t t = 0; t < ox_last - ox_first; ++t) target[t] = source[t * s];
+        for (index_t t = 0; t < ox_last - ox_first; ++t) target[t] = source[t];
       }
     });
   }
 
   /// dx(c, iy, ix) = Σ over the (ky, kx, oy, ox) that read it of d(patches)((oy, ox), (c, ky, kx)):
-  /// one input channel a thread, which alone writes that channel's pixels.
-  void col2im(const_view patch_grads, scalar* dx_image) const {
+  /// one input channel a thread, which alone writes that channel's pixels. At stride s > 1 the
+  /// pixels one (ky, kx) writes, ix = ox·s − pad + kx, are s apart: a scalar loop of dependent
+  /// read-add-writes (half of the conv IGN step's backward, profiled). They are all of one phase
+  /// φ = ix mod s, so each input row is kept as s contiguous phase rows (ix = q·s + φ at [φ][q]),
+  /// accumulated with unit stride, and interleaved into the image once at the end. Every pixel
+  /// receives its terms in the same (ky, kx, oy) order either way: the same sums, bit for bit.
+  void col2im(const_view patch_grads, scalar* dx_image, typename B::matrix& phases) const {
     const index_t k = shape_.kernel, s = shape_.stride, pad = shape_.padding, h = shape_.height, w = shape_.width;
     const index_t oh = shape_.out_height(), ow = shape_.out_width(), positions = out_positions();
     const scalar* g = patch_grads.data();
+    if (s == 1) {
+      B::parallel_for(shape_.in_channels, [=] IDEMGEN_HOST_DEVICE(index_t channel) {
+        scalar* __restrict__ plane = dx_image + channel * h * w;
+        for (index_t i = 0; i < h * w; ++i) plane[i] = scalar(0);
+        for (index_t ky = 0; ky < k; ++ky) {
+          index_t oy_first, oy_last;
+          valid_range(h, oh, 1, pad, ky, oy_first, oy_last);
+          for (index_t kx = 0; kx < k; ++kx) {
+            index_t ox_first, ox_last;
+            valid_range(w, ow, 1, pad, kx, ox_first, ox_last);
+            const scalar* __restrict__ column = g + ((channel * k + ky) * k + kx) * positions;
+            for (index_t oy = oy_first; oy < oy_last; ++oy) {
+              scalar* __restrict__ target = plane + (oy - pad + ky) * w + (ox_first - pad + kx);
+              const scalar* __restrict__ source = column + oy * ow + ox_first;
+              for (index_t t = 0; t < ox_last - ox_first; ++t) target[t] += source[t];
+            }
+          }
+        }
+      });
+      return;
+    }
+    const index_t row_phase = phase_row(), per_channel = phase_plane();
+    phases.resize(per_channel, shape_.in_channels);
+    scalar* phase_data = phases.data();
     B::parallel_for(shape_.in_channels, [=] IDEMGEN_HOST_DEVICE(index_t channel) {
-      scalar* __restrict__ plane = dx_image + channel * h * w;
-      for (index_t i = 0; i < h * w; ++i) plane[i] = scalar(0);
+      scalar* __restrict__ rows = phase_data + channel * per_channel;  // [iy][φ][q]
+      for (index_t i = 0; i < per_channel; ++i) rows[i] = scalar(0);
       for (index_t ky = 0; ky < k; ++ky) {
         index_t oy_first, oy_last;
         valid_range(h, oh, s, pad, ky, oy_first, oy_last);
         for (index_t kx = 0; kx < k; ++kx) {
           index_t ox_first, ox_last;
           valid_range(w, ow, s, pad, kx, ox_first, ox_last);
+          index_t phase, q_offset;
+          phase_of(kx, pad, s, phase, q_offset);
           const scalar* __restrict__ column = g + ((channel * k + ky) * k + kx) * positions;
           for (index_t oy = oy_first; oy < oy_last; ++oy) {
-            scalar* __restrict__ target = plane + (oy * s - pad + ky) * w + (ox_first * s - pad + kx);
+            scalar* __restrict__ target = rows + ((oy * s - pad + ky) * s + phase) * row_phase + (ox_first + q_offset);
             const scalar* __restrict__ source = column + oy * ow + ox_first;
-            for (index_t t = 0; t < ox_last - ox_first; ++t) target[t * s] += source[t];
+            for (index_t t = 0; t < ox_last - ox_first; ++t) target[t] += source[t];
           }
         }
       }
+      scalar* __restrict__ plane = dx_image + channel * h * w;
+      for (index_t iy = 0; iy < h; ++iy)
+        for (index_t phase = 0; phase < s; ++phase) {
+          const scalar* __restrict__ row = rows + (iy * s + phase) * row_phase;
+          for (index_t q = 0; q * s + phase < w; ++q) plane[iy * w + q * s + phase] = row[q];
+        }
     });
   }
 
