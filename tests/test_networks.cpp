@@ -1,4 +1,4 @@
-// mlp and resmlp: gradients against finite differences (with and without conditioning), and
+// mlp, resmlp, conv_net and unet: gradients against finite differences (with and without conditioning), and
 // stop-gradient routing.
 #include <catch2/catch.hpp>
 
@@ -73,6 +73,56 @@ TEST_CASE("conv_net: maps images to images of the same shape, each image indepen
   for (index_t i = 0; i < 784; ++i) CHECK(third(i, 0) == Approx(all(i, 2)).margin(1e-12));
   CHECK_THROWS_AS(nn::conv_net<cpu>({.height = 30, .width = 28, .channels = {8, 8, 8}}, 1), invalid_argument);
   CHECK_THAT(net.describe(), Catch::Contains(R"("type": "conv_net")"));
+}
+
+namespace {
+nn::unet_options small_unet(index_t channels_in, index_t height, index_t width, std::vector<index_t> widths,
+                            index_t groups) {
+  return {.channels_in = channels_in, .height = height, .width = width, .channels = std::move(widths),
+          .groups = groups, .embedding_width = 5,
+          .cond = {.dim = 4, .kind = nn::embedding_kind::fourier, .fourier_scale = 1, .seed = 3}};
+}
+}  // namespace
+
+TEST_CASE("unet: parameter and input gradients match finite differences", "[networks][gradcheck]") {
+  // Two levels (identity and 1x1-conv skips, both joins), one level at an odd size after halving,
+  // and no level at all (stem, middle block, head).
+  const nn::unet_options shapes[] = {small_unet(1, 8, 8, {4, 4, 6}, 2), small_unet(3, 4, 6, {4, 6}, 2),
+                                     small_unet(2, 3, 3, {3}, 1)};
+  for (const auto& options : shapes) {
+    CAPTURE(options.channels_in, options.height, options.width, options.channels.size());
+    nn::unet<cpu> net(options, 9);
+    matrix x = random_matrix(net.input_dim(), 3, 10);
+    const matrix cond = random_matrix(1, 3, 12);
+    const auto r = check_network(net, x, cond, 11);
+    CHECK(r.params < tolerance);
+    CHECK(r.input < tolerance);
+  }
+}
+
+TEST_CASE("unet: each image independently of the batch, steered by its own conditioning value", "[networks]") {
+  nn::unet<cpu> net(small_unet(1, 8, 8, {4, 8}, 2), 1);
+  const matrix x = random_matrix(64, 9, 2), cond = random_matrix(1, 9, 3);
+  const matrix all = eval(net, x, cond);  // 9 columns: split over the threads
+  const matrix third = eval(net, cpu::const_view(x).columns(2, 1), cpu::const_view(cond).columns(2, 1));
+  for (index_t i = 0; i < 64; ++i) CHECK(third(i, 0) == Approx(all(i, 2)).margin(1e-12));
+  const matrix other = eval(net, cpu::const_view(x).columns(2, 1), cpu::const_view(cond).columns(3, 1));
+  double diff = 0;
+  for (index_t i = 0; i < 64; ++i) diff += std::abs(other(i, 0) - third(i, 0));
+  CHECK(diff > 1e-4);
+  nn::unet<cpu>::cache c;
+  CHECK_THROWS_AS(net.forward(x, cpu::const_view{}, c), shape_error);  // the conditioning row is required
+  CHECK_THROWS_AS(nn::unet<cpu>(small_unet(1, 6, 8, {4, 4, 4}, 2), 1), invalid_argument);  // 6 is not divisible by 4
+  CHECK_THROWS_AS(nn::unet<cpu>(small_unet(1, 8, 8, {4, 6}, 4), 1), invalid_argument);     // 6 channels in 4 groups
+  CHECK_THAT(net.describe(), Catch::Contains(R"("type": "unet")"));
+}
+
+TEST_CASE("unet: backward with grads == nullptr routes dx and touches no gradient", "[networks][routing]") {
+  nn::unet<cpu> net(small_unet(1, 4, 4, {4, 4}, 2), 5);
+  matrix x = random_matrix(16, 3, 1), cond = random_matrix(1, 3, 4), dy = random_matrix(16, 3, 2);
+  nn::unet<cpu>::cache c;
+  net.forward(x, cond, c);
+  check_stop_gradient_routing(net, c, dy, 3);
 }
 
 TEST_CASE("the conditioning row changes the output of a conditioned network", "[networks]") {

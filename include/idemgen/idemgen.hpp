@@ -21,7 +21,9 @@
 #include "idemgen/nn/network.hpp"
 #include "idemgen/nn/noise_embedding.hpp"
 #include "idemgen/nn/parameters.hpp"
+#include "idemgen/nn/res_block.hpp"
 #include "idemgen/nn/resmlp.hpp"
+#include "idemgen/nn/unet.hpp"
 #include "idemgen/nn/upsample.hpp"
 #include "idemgen/nn/denoiser.hpp"
 #include "idemgen/nn/velocity.hpp"
@@ -44,6 +46,7 @@ static_assert(numeric_backend<backend::cpu<double>>, "backend::cpu<double> must 
 static_assert(nn::network<nn::mlp<backend::cpu<float>>>, "nn::mlp must satisfy nn::network");
 static_assert(nn::network<nn::resmlp<backend::cpu<double>>>, "nn::resmlp must satisfy nn::network");
 static_assert(nn::network<nn::conv_net<backend::cpu<float>>>, "nn::conv_net must satisfy nn::network");
+static_assert(nn::network<nn::unet<backend::cpu<float>>>, "nn::unet must satisfy nn::network");
 static_assert(nn::network<nn::denoiser<nn::mlp<backend::cpu<float>>>>, "nn::denoiser must satisfy nn::network");
 static_assert(nn::network<nn::velocity<nn::mlp<backend::cpu<float>>>>, "nn::velocity must satisfy nn::network");
 }  // namespace idemgen

@@ -53,11 +53,11 @@ inline matrix random_matrix(index_t rows, index_t cols, std::uint64_t seed, doub
   return m;
 }
 
-/// net(x) for an unconditioned network, copied out of its cache.
+/// net(x) (or net(x, cond) for a conditioned network), copied out of its cache.
 template <class Net>
-matrix eval(const Net& net, cpu::const_view x) {
+matrix eval(const Net& net, cpu::const_view x, cpu::const_view cond = {}) {
   typename Net::cache c;
-  const auto y = net.forward(x, cpu::const_view{}, c);
+  const auto y = net.forward(x, cond, c);
   matrix out(y.rows(), y.cols());
   cpu::copy(y, out);
   return out;
