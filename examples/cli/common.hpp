@@ -72,6 +72,12 @@ int sample_images(const io::safetensors& file, const std::string& checkpoint, in
 /// IGN's idempotence weight on images: --idem-weight, or NAIGN's image baseline 0.125 (NAIGN §4).
 double image_idem_weight(const options& o);
 int train_noised(const options& o);
+/// noised_images.cpp: diffusion, cdm and fm with nn::unet on an image --dataset, and `idemgen
+/// sample` of such a checkpoint (samples.png).
+int train_noised_images(const options& o);
+int sample_noised_images(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
+                         const std::string& sampler, const std::string& weights, std::uint64_t seed,
+                         const std::string& out, const std::string& config);
 /// `idemgen sample`: checks everything, then start_output_directory(out, config), then writes.
 int sample_one_step(const io::safetensors& file, const std::string& checkpoint, index_t n, int steps,
                     const std::string& sampler, const std::string& weights, std::uint64_t seed, const std::string& out,

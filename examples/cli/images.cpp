@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "cli/common.hpp"
+#include "cli/image_data.hpp"
 #include "idemgen/evaluation/one_step_images.hpp"
 #include "idemgen/evaluation/restoration.hpp"
 #include "idemgen/io/image_grid.hpp"
@@ -24,23 +25,6 @@ conv_t make_image_net(const data::image_shape& shape, const std::string& channel
   return conv_t({.channels_in = shape.channels, .height = shape.height, .width = shape.width,
                  .channels = nn::parse_conv_widths(channels)},
                 init);
-}
-
-std::string shape_text(const data::image_shape& s) { return fmt::format("{}x{}x{}", s.channels, s.height, s.width); }
-
-data::image_shape parse_image_shape(const std::string& text, const std::string& checkpoint) {
-  long c = 0, h = 0, w = 0;
-  char tail = 0;
-  if (std::sscanf(text.c_str(), "%ldx%ldx%ld%c", &c, &h, &w, &tail) != 3 || c < 1 || h < 1 || w < 1)
-    throw io_error("idemgen", checkpoint, "an image_shape CxHxW in the metadata", text);
-  return {c, h, w};
-}
-
-/// The labelled test split that goes with a training --dataset, when it has one.
-std::optional<data::image_set> test_split_of(const std::string& spec) {
-  if (spec == "fashion-mnist") return data::read_idx_directory(data::fashion_mnist_directory(), data::idx_split::test);
-  if (spec.rfind("mnist-idx:", 0) == 0) return data::read_idx_directory(spec.substr(10), data::idx_split::test);
-  return std::nullopt;
 }
 
 /// The degradations NAIGN supp. §8 restores from (noise σ = 1, blur, lines-rows, salt & pepper),
@@ -112,17 +96,9 @@ int train_one_step_images(const options& o) {
   };
 
   // NAIGN Table 1's scores need labels (for the classifier) and a test split to score against.
-  const std::optional<data::image_set> test = test_split_of(o.dataset);
-  std::optional<evaluation::feature_classifier<be>> classifier;
-  std::optional<evaluation::image_scorer<be>> scorer;
-  if (test && !train_set.labels.empty()) {
-    classifier.emplace(train_set, evaluation::feature_classifier_options{.seed = o.seed});
-    scorer.emplace(*classifier, train_set, *test, std::min({o.samples, test->count, train_set.count}), o.seed);
-    std::printf("idemgen: FLD classifier test accuracy %.4f; FLD scale at n = %ld: training images %.3f, noised %.3f, "
-                "blurred %.3f\n",
-                classifier->accuracy(*test), static_cast<long>(scorer->scale.n), scorer->scale.train_images,
-                scorer->scale.noised_train_images, scorer->scale.blurred_train_images);
-  }
+  const image_reference reference(o, train_set);
+  const auto& test = reference.test;
+  const auto& scorer = reference.scorer;
   const periodic_evaluation eval{
       "step,fld_f_z,fld_f_f_z,coverage_f_z,density_f_z,coverage_f_f_z,density_f_f_z",
       [&](const std::vector<float>& parameters) {
@@ -161,11 +137,7 @@ int train_one_step_images(const options& o) {
                               {"recoveries", t.report.recoveries}};
   write_sample_grid(host, shape, o.seed, o.out);
   if (scorer) {
-    metrics["samples"] = scorer->scale.n;
-    metrics["fld_classifier_test_accuracy"] = classifier->accuracy(*test);
-    metrics["fld_scale"] = {{"training_images", scorer->scale.train_images},
-                            {"noised_training_images", scorer->scale.noised_train_images},
-                            {"blurred_training_images", scorer->scale.blurred_train_images}};
+    metrics.update(reference.json());
     const auto q = evaluation::score_one_step_images(host, *scorer, random_stream(o.seed).split(6));
     metrics["generation"] = scores_json(q);
     metrics["restoration"] = write_restorations(host, *test, std::min<index_t>(1000, test->count), standard_degradations(),

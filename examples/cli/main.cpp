@@ -66,9 +66,13 @@ void require_memory(const options& o) {
   if (const data::image_set* images = o.data.images()) {
     // conv_net: about 6 c₀·H·W activations an image, kept twice (pre- and post-activation) in
     // float, for the widest pass (IMLE's candidates), f and f(f(·)); evaluation goes 500 at a time.
-    const double columns = (o.method == "ign" ? 1.0 : o.imle_ratio) * static_cast<double>(o.batch) + 500;
+    // unet: about 40 c₀·H·W floats an image (its blocks' caches and backward workspaces), for up
+    // to 3 calls a step (CDM) and 250 images at a time in evaluation.
+    const bool unet = find_method(o.method).noised();
+    const double columns = unet ? 3.0 * static_cast<double>(o.batch) + 250
+                                : (o.method == "ign" ? 1.0 : o.imle_ratio) * static_cast<double>(o.batch) + 500;
     const double c0 = static_cast<double>(nn::parse_conv_widths(o.channels).front());
-    const double need = 4.0 * 2 * 2 * columns * 6 * c0 * static_cast<double>(images->shape.height * images->shape.width);
+    const double need = 4.0 * (unet ? 40 : 2 * 2 * 6) * columns * c0 * static_cast<double>(images->shape.height * images->shape.width);
     if (machine > 0 && need > machine)
       usage_error(fmt::format("--batch {} with --channels {}: need about {:.1f} GiB, this machine has {:.1f} GiB", o.batch,
                               o.channels, need / (1 << 30), machine / (1 << 30)));
@@ -116,7 +120,8 @@ options parse_train(int argc, char** argv) {
        "row; drawn with replacement, and evaluated against the same points); images: fashion-mnist (Debian's "
        "dataset-fashion-mnist), mnist-idx:DIR (an MNIST-style IDX directory), folder:DIR or folder:HxWxC:DIR (PNG/JPEG "
        "files, or class folders of them)")
-      ("net", with_default(&o.net), "auto (conv on images, mlp on points), mlp or conv")
+      ("net", with_default(&o.net),
+       "auto (on images conv for ign/naign/naign-minus, unet for diffusion/cdm/fm; mlp on points), mlp, conv or unet")
       ("channels", with_default(&o.channels), "images: conv_net widths c0,c1,... (each further width halves H and W)")
       ("idem-weight", with_default(&o.idem_weight),
        "IGN idempotence weight (-1: 1 on points, 0.125 on images as NAIGN's image baseline)")
@@ -158,9 +163,11 @@ options parse_train(int argc, char** argv) {
       ("denoise-weight", with_default(&o.denoise_weight), "SIGN: denoise weight lambda_n")
       ("idem", with_default(&o.idem),
        "SIGN: idempotence routing, eq4 (SIGN eq. 4) or printed (Alg. 1 l. 10 as printed: trains the outer call)")
-      ("cond-dim", with_default(&o.cond_dim), "noised methods: Fourier features of sigma or t")
-      ("fourier-scale", with_default(&o.fourier_scale), "noised methods: Fourier frequency scale")
-      ("samples", with_default(&o.samples), "samples written and evaluated (images: 10000 unless given, NAIGN's FLD)")
+      ("cond-dim", with_default(&o.cond_dim), "noised methods: Fourier features of sigma or t (0: 32 on points, 64 on images)")
+      ("fourier-scale", with_default(&o.fourier_scale),
+       "noised methods: Fourier frequency scale (0: 2 on points, 16 on images as EDM)")
+      ("samples", with_default(&o.samples),
+       "samples written and evaluated (0: 2500 on points; on images NAIGN's FLD at 10000, 2000 for the noised methods)")
       ("seed", with_default(&o.seed), "random seed")
       ("threads", with_default(&o.threads), "CPU threads")
       ("device", with_default(&o.device),
@@ -235,26 +242,42 @@ options parse_train(int argc, char** argv) {
     usage_error("--dataset: expected one of " + fmt::format("{}", fmt::join(data::toy_names, ", ")) +
                 ", csv:FILE, fashion-mnist, mnist-idx:DIR or folder:DIR, got " + o.dataset);
   }
-  require_option(o.net == "auto" || o.net == (images ? "conv" : "mlp"), "--net",
-                 images ? "auto or conv on an image --dataset" : "auto or mlp on points (conv takes an image --dataset)",
+  const bool noised = method->noised();
+  const std::string image_net = noised ? "unet" : "conv";
+  require_option(o.net == "auto" || o.net == (images ? image_net : "mlp"), "--net",
+                 images ? "auto or " + image_net + " for --method " + o.method + " on an image --dataset"
+                        : std::string("auto or mlp on points (conv and unet take an image --dataset)"),
                  o.net);
+  o.net = images ? image_net : "mlp";
+  // 0 is the method's default, resolved here (config.json, which --resume replays, keeps the 0).
+  // On images NAIGN's FLD protocol takes 10 000 samples; a noised model's 35-NFE sampler makes
+  // 2 000 the default there. EDM's noise embedding on images (App. F.2): Fourier features of scale 16.
+  if (o.samples == 0) o.samples = !images ? 2500 : noised ? 2000 : 10000;
+  if (o.cond_dim == 0) o.cond_dim = images ? 64 : 32;
+  if (o.fourier_scale == 0) o.fourier_scale = images ? 16 : 2;
   if (images) {
-    o.net = "conv";
-    if (o.method != "ign" && o.method != "naign" && o.method != "naign-minus")
-      usage_error("--method " + o.method + ": on images ign, naign and naign-minus train for now (the noised methods "
-                  "need a U-Net with a noise embedding, not written yet)");
-    if (coupling_of(o) != "independent" && coupling_of(o) != "nearest")
-      usage_error("--coupling " + coupling_of(o) + ": on images nearest (IMLE) only; ot and sinkhorn price pairs in l2, "
-                  "the image models use l1");
+    if (o.method != "ign" && o.method != "naign" && o.method != "naign-minus" && o.method != "diffusion" &&
+        o.method != "cdm" && o.method != "fm")
+      usage_error("--method " + o.method + ": on images ign, naign, naign-minus, diffusion, cdm and fm train for now (" +
+                  o.method + "'s teacher on images is not written yet)");
+    const std::string c = coupling_of(o);
+    if (!noised && c != "independent" && c != "nearest")
+      usage_error("--coupling " + c + ": on images nearest (IMLE) only; ot and sinkhorn price pairs in l2, "
+                  "the one-step image models use l1");
+    if (c == "reflow") usage_error("--coupling reflow: trains on points only for now");
     if (o.device != "cpu" || o.distributed)
       usage_error("--dataset " + o.dataset + ": image models train on one CPU process for now (no --device cuda, no "
                   "--distributed)");
-    if (vm["samples"].defaulted()) o.samples = 10000;
     try {
       const data::image_shape& shape = o.data.images()->shape;
-      nn::conv_net<be>({.channels_in = shape.channels, .height = shape.height, .width = shape.width,
-                        .channels = nn::parse_conv_widths(o.channels)},
-                       random_stream(0));
+      const std::vector<index_t> widths = nn::parse_conv_widths(o.channels);
+      if (noised)
+        nn::unet<be>({.channels_in = shape.channels, .height = shape.height, .width = shape.width, .channels = widths,
+                      .cond = {.dim = 2}},
+                     random_stream(0));
+      else
+        nn::conv_net<be>({.channels_in = shape.channels, .height = shape.height, .width = shape.width, .channels = widths},
+                         random_stream(0));
     } catch (const error& e) {
       usage_error("--channels " + o.channels + ": expected " + e.expected() + ", got " + e.actual());
     }
@@ -381,6 +404,8 @@ int sample_command(int argc, char** argv) {
   const std::string method = train::metadata_string(file.metadata, "method", checkpoint);
   if (file.metadata.count("net") && file.metadata.at("net") == "conv_net")
     return sample_images(file, checkpoint, n, std::max(steps, 1), weights, seed, out, config);
+  if (file.metadata.count("net") && file.metadata.at("net") == "unet")
+    return sample_noised_images(file, checkpoint, n, steps, sampler, weights, seed, out, config);
   if (is_noised(method)) return sample_noised(file, checkpoint, n, steps, sampler, weights, seed, out, config, save_noise);
   if (!sampler.empty() && !find_method(method).accepts_sampler(sampler))
     usage_error("--sampler: " + sampler + " does not apply to a " + method + " checkpoint");
@@ -419,6 +444,7 @@ int main(int argc, char** argv) {
 #endif
     const options o = parse_train(argc - 1, argv + 1);
     be::set_num_threads(o.threads);
+    if (o.data.images() != nullptr) return is_noised(o.method) ? train_noised_images(o) : train_one_step_images(o);
     return is_noised(o.method) ? train_noised(o) : train_one_step(o);
   } catch (const error& e) {
     // An option's error reads as the option: "--out DIR: expected ..., got ...".

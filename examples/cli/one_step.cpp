@@ -117,7 +117,6 @@ int write_outputs(const net_t& net, const data::dataset& dataset, index_t n, con
 }  // namespace
 
 int train_one_step(const options& o) {
-  if (o.data.images() != nullptr) return train_one_step_images(o);
   net_t host = make_one_step_net<be>(o.width, o.depth, o.activation, random_stream(0));
   one_step_sampling how;
   if (o.method == "sign") {

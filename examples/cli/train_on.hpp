@@ -36,7 +36,8 @@ struct options {
   std::string method = "naign", dataset = "grid25", out, activation = "relu", lr_schedule = "constant";
   std::string device = "cpu";  // cpu or cuda: where training runs
   long steps = 0, log_every = 50, eval_every = 0, warmup = 0;
-  index_t batch = 512, width = 256, depth = 3, samples = 2500;
+  index_t batch = 512, width = 256, depth = 3;
+  index_t samples = 0;  // 0: the method's default (main.cpp), so that a --resume replays 0, not a resolved value
   double lr = 1e-3, imle_ratio = 10, clip = 0, ema = -1, tight_weight = 0.1, tight_clamp = 0;
   std::uint64_t seed = 0;
   int threads = 2;
@@ -63,12 +64,13 @@ struct options {
   bool global_coupling = false;  // --global-coupling: IMLE/OT search over every rank's candidates
   index_t ot_batch = 0;  // ot, sinkhorn: data points per solve (0: --batch, the in-step coupling)
   int ot_passes = 1;     // ot, sinkhorn: times each solved batch is served (plan reuse)
-  // Images (an image --dataset): the conv_net's widths, and IGN's idempotence weight (-1: 1 on
-  // points, NAIGN's image baseline 0.125 on images).
+  // Images (an image --dataset): the conv_net's or unet's widths (conv for the one-step methods,
+  // unet for the noised ones), and IGN's idempotence weight (-1: 1 on points, NAIGN's image
+  // baseline 0.125 on images).
   std::string net = "auto", channels = "32,64,64";
   double idem_weight = -1;
-  index_t cond_dim = 32;
-  double fourier_scale = 2.0;
+  index_t cond_dim = 0;       // 0: 32 on points, 64 on images
+  double fourier_scale = 0;   // 0: 2 on points, 16 on images (EDM App. F.2)
   bool force = false;   // --force: replace an earlier run's files in --out
   bool resume = false;  // --resume DIR: continue the run in out (= DIR) from its model.safetensors
   long checkpoint_every = 1000;  // DIR/model.safetensors every N steps (0: at the end only)
@@ -225,7 +227,7 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
     std::printf("idemgen: %s %s on %s %s %ld steps (batch %ld, %s) on %s\n", o.resume ? "resuming" : "training",
                 o.method.c_str(), o.dataset.c_str(), o.resume ? fmt::format("from step {} to", gen.steps()).c_str() : "for",
                 o.steps, static_cast<long>(o.batch),
-                (o.net == "conv" ? "conv_net " + o.channels : fmt::format("width {} x {}", o.width, o.depth)).c_str(), B::name);
+                (o.net == "conv" ? "conv_net " + o.channels : o.net == "unet" ? "unet " + o.channels : fmt::format("width {} x {}", o.width, o.depth)).c_str(), B::name);
   const auto save = [&] {
     train::metadata m = meta;
     m["data_rng_next_block"] = std::to_string(data_rng.next_block());
