@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <cstdlib>
 #include <iostream>
 
@@ -13,6 +14,7 @@
 #include "idemgen/evaluation/mode_coverage.hpp"
 #include "idemgen/evaluation/sliced_wasserstein.hpp"
 #include "idemgen/io/json.hpp"
+#include "idemgen/io/read_file.hpp"
 #include "idemgen/io/scatter_png.hpp"
 
 #ifndef IDEMGEN_COMMIT
@@ -224,6 +226,40 @@ void write_samples_png(const std::string& path, be::const_view samples, be::cons
   const io::scatter_layer data_layer{d.data(), data.cols(), {190, 190, 190}, 1, "data"};
   io::write_scatter_png(path, {data_layer, {s.data(), samples.cols(), {214, 39, 40}, 1, samples_label}},
                         io::bounding_box(data_layer, 0.25), title);
+}
+
+void write_loss_curve_png(const std::string& log_csv, const std::string& path, const std::string& title) {
+  // log.csv: "step,<terms…>,total,grad_norm,lr,steps_per_s", one row every --log-every steps.
+  std::istringstream lines(io::read_regular_file(log_csv, "cli::write_loss_curve_png"));
+  std::string line;
+  std::getline(lines, line);
+  const auto fields = [](const std::string& row) {
+    std::vector<std::string> out;
+    std::stringstream cells(row);
+    for (std::string cell; std::getline(cells, cell, ',');) out.push_back(cell);
+    return out;
+  };
+  const std::vector<std::string> header = fields(line);
+  const auto total = std::find(header.begin(), header.end(), "total");
+  if (header.empty() || header[0] != "step" || total == header.end())
+    throw io_error("cli::write_loss_curve_png", log_csv, "a header step,...,total,...", line);
+  const std::size_t column = static_cast<std::size_t>(total - header.begin());
+  std::vector<double> points;  // (step, total) pairs
+  bool positive = true;
+  while (std::getline(lines, line)) {
+    const std::vector<std::string> row = fields(line);
+    if (row.size() <= column) continue;
+    const double step = std::strtod(row[0].c_str(), nullptr), value = std::strtod(row[column].c_str(), nullptr);
+    if (!std::isfinite(value)) continue;
+    points.insert(points.end(), {step, value});
+    positive = positive && value > 0;
+  }
+  if (points.empty()) return;
+  if (positive)  // losses that are positive span decades: plotted as log10
+    for (std::size_t k = 1; k < points.size(); k += 2) points[k] = std::log10(points[k]);
+  const io::scatter_layer layer{points.data(), static_cast<index_t>(points.size() / 2), {31, 119, 180}, 2, ""};
+  io::write_scatter_png(path, {layer}, io::bounding_box(layer, 0.05),
+                        title + (positive ? ": log10 of the loss against the step" : ": the loss against the step"));
 }
 
 void write_trajectory_png(const std::string& path, const std::vector<be::matrix>& states, be::const_view data,

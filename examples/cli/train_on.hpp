@@ -79,6 +79,10 @@ struct options {
   data::dataset data;   // --dataset, read once when the command line is checked (a CSV file is not read again)
 };
 
+/// loss.png from a run's log.csv: the total loss against the step (log10 when every value is
+/// positive). common.cpp.
+void write_loss_curve_png(const std::string& log_csv, const std::string& path, const std::string& title);
+
 /// The ranks of `mpirun -np P idemgen train --distributed` (set by main; null otherwise).
 inline distributed::collective* communicator = nullptr;
 /// Rank 0 (or a single process): the one that writes files and prints.
@@ -291,6 +295,7 @@ trained train_and_save(Generator& gen, const options& o, const host_sampler& sam
   std::signal(SIGINT, previous_int);
   std::signal(SIGTERM, previous_term);
   save();
+  if (writes) write_loss_curve_png(o.out + "/log.csv", o.out + "/loss.png", o.method + " on " + o.dataset);
   if (report.interrupted) throw interrupted{gen.steps(), static_cast<int>(stop_signal), o.out};
   if (gen.has_ema()) gen.ema().copy_to(gen.net().parameters());
   return {host_parameters(), report};

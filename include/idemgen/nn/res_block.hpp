@@ -55,6 +55,16 @@ class res_block {
   index_t in_dim() const { return shape_.in_channels * positions(); }
   index_t out_dim() const { return shape_.out_channels * positions(); }
 
+  /// Multiply-adds of the block's convolutions over one image (H·W · O · C·k·k each).
+  double multiply_adds_per_image() const {
+    double total = 0;
+    for (const conv2d<B>* conv : {&conv1_, &conv2_, skip_ ? &*skip_ : nullptr})
+      if (conv != nullptr)
+        total += static_cast<double>(conv->shape().out_height() * conv->shape().out_width()) *
+                 static_cast<double>(conv->shape().out_channels * conv->shape().patch_size());
+    return total;
+  }
+
   void initialize(view params, random_stream& rng) const {
     norm1_.initialize(params, rng);
     conv1_.initialize(params, rng);
