@@ -34,6 +34,10 @@ struct conv2d_shape {
   index_t in_dim() const { return in_channels * height * width; }
   index_t out_dim() const { return out_channels * out_height() * out_width(); }
   index_t patch_size() const { return in_channels * kernel * kernel; }
+  /// Multiply-adds of one forward pass over one image: H'·W' · O · C·k·k.
+  double multiply_adds() const {
+    return static_cast<double>(out_height() * out_width()) * static_cast<double>(out_channels * patch_size());
+  }
 };
 
 template <numeric_backend B>

@@ -147,8 +147,7 @@ class conv_net : public network_base<conv_net<B>, B> {
     double total = 0;
     for (const auto& l : layers_)
       if (const auto* conv = std::get_if<conv2d<B>>(&l))
-        total += static_cast<double>(conv->shape().out_height() * conv->shape().out_width()) *
-                 static_cast<double>(conv->shape().out_channels * conv->shape().patch_size());
+        total += conv->shape().multiply_adds();
     return total;
   }
 

@@ -57,12 +57,7 @@ class res_block {
 
   /// Multiply-adds of the block's convolutions over one image (H·W · O · C·k·k each).
   double multiply_adds_per_image() const {
-    double total = 0;
-    for (const conv2d<B>* conv : {&conv1_, &conv2_, skip_ ? &*skip_ : nullptr})
-      if (conv != nullptr)
-        total += static_cast<double>(conv->shape().out_height() * conv->shape().out_width()) *
-                 static_cast<double>(conv->shape().out_channels * conv->shape().patch_size());
-    return total;
+    return conv1_.shape().multiply_adds() + conv2_.shape().multiply_adds() + (skip_ ? skip_->shape().multiply_adds() : 0);
   }
 
   void initialize(view params, random_stream& rng) const {

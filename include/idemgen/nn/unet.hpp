@@ -118,13 +118,10 @@ class unet : public network_base<unet<B>, B> {
   /// Multiply-adds of one forward pass over one image: the convolutions' (the embedding MLP,
   /// norms and activations are a few per cent).
   double multiply_adds_per_image() const {
-    const auto of = [](const conv2d<B>& conv) {
-      return static_cast<double>(conv.shape().out_height() * conv.shape().out_width()) *
-             static_cast<double>(conv.shape().out_channels * conv.shape().patch_size());
-    };
-    double total = of(stem_) + of(head_) + middle_.multiply_adds_per_image();
+    double total = stem_.shape().multiply_adds() + head_.shape().multiply_adds() + middle_.multiply_adds_per_image();
     for (index_t l = 0; l < levels(); ++l)
-      total += down_[l].multiply_adds_per_image() + up_[l].multiply_adds_per_image() + of(down_conv_[l]) + of(up_conv_[l]);
+      total += down_[l].multiply_adds_per_image() + up_[l].multiply_adds_per_image() + down_conv_[l].shape().multiply_adds() +
+               up_conv_[l].shape().multiply_adds();
     return total;
   }
 
