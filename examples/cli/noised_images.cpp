@@ -180,9 +180,15 @@ int sample_noised_images(const io::safetensors& file, const std::string& checkpo
     usage_error("--sampler: " + sampler + " does not apply to a " + method + " image checkpoint");
   if (steps <= 0) steps = default_image_steps(method);
   const auto write = [&](const auto& model, bool ema) {
-    be::matrix x(c.shape.size(), n);
+    // 250 images at a time: the U-Net's caches for all of --n at once would take gigabytes.
+    be::matrix x(c.shape.size(), n), chunk;
     random_stream rng = random_stream(seed).split(2);
-    const int nfe = draw_images(model, sampler, steps, x, rng, seed);
+    int nfe = 0;
+    for (index_t first = 0; first < n; first += 250) {
+      chunk.resize(c.shape.size(), std::min<index_t>(250, n - first));
+      nfe = draw_images(model, sampler, steps, chunk, rng, seed);
+      be::copy(chunk, be::view(x).columns(first, chunk.cols()));
+    }
     io::write_image_grid_png(out + "/samples.png", to_host(x).data(), c.shape, n, 16, 2);
     write_metrics(out + "/metrics.json", {{"method", method}, {"checkpoint", checkpoint}, {"weights", ema ? "ema" : "raw"},
                                           {"samples", n}, {"sampler", sampler}, {"sampler_steps", steps}, {"nfe", nfe}});
