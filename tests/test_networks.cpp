@@ -117,6 +117,26 @@ TEST_CASE("unet: each image independently of the batch, steered by its own condi
   CHECK_THAT(net.describe(), Catch::Contains(R"("type": "unet")"));
 }
 
+TEST_CASE("unet without conditioning (cond.dim 0): gradients match finite differences, no conditioning row", "[networks][gradcheck]") {
+  nn::unet_options options = small_unet(1, 8, 8, {4, 4, 6}, 2);
+  options.cond.dim = 0;
+  nn::unet<cpu> net(options, 9);
+  CHECK(net.cond_rows() == 0);
+  // The conditioned U-Net less the embedding MLP (4·5 + 5 + 5·5 + 5) and each block's P (5·c + c).
+  const nn::unet<cpu> conditioned(small_unet(1, 8, 8, {4, 4, 6}, 2), 9);
+  const index_t blocks_p = (5 * 4 + 4) * 2 + (5 * 4 + 4) * 2 + (5 * 6 + 6);  // down/up at c 4 and 4, middle at 6
+  CHECK(net.parameter_count() == conditioned.parameter_count() - (4 * 5 + 5 + 5 * 5 + 5) - blocks_p);
+  matrix x = random_matrix(net.input_dim(), 3, 10);
+  const auto r = check_network(net, x, matrix(), 11);
+  CHECK(r.params < tolerance);
+  CHECK(r.input < tolerance);
+  nn::unet<cpu>::cache c;
+  CHECK_THROWS_AS(net.forward(x, random_matrix(1, 3, 12), c), shape_error);  // no row to take
+  matrix dy = random_matrix(net.input_dim(), 3, 2);
+  net.forward(x, c);
+  check_stop_gradient_routing(net, c, dy, 3);
+}
+
 TEST_CASE("unet: backward with grads == nullptr routes dx and touches no gradient", "[networks][routing]") {
   nn::unet<cpu> net(small_unet(1, 4, 4, {4, 4}, 2), 5);
   matrix x = random_matrix(16, 3, 1), cond = random_matrix(1, 3, 4), dy = random_matrix(16, 3, 2);

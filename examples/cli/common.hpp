@@ -71,6 +71,9 @@ int sample_images(const io::safetensors& file, const std::string& checkpoint, in
                   const std::string& weights, std::uint64_t seed, const std::string& out, const std::string& config);
 /// IGN's idempotence weight on images: --idem-weight, or NAIGN's image baseline 0.125 (NAIGN §4).
 double image_idem_weight(const options& o);
+/// sign_images.cpp: SIGN with an unconditioned nn::unet on an image --dataset (its checkpoints
+/// sample and restore through images.cpp).
+int train_sign_images(const options& o);
 int train_noised(const options& o);
 /// noised_images.cpp: diffusion, cdm and fm with nn::unet on an image --dataset, and `idemgen
 /// sample` of such a checkpoint (samples.png).

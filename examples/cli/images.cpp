@@ -1,7 +1,7 @@
 // idemgen train on an image --dataset (fashion-mnist, mnist-idx:DIR, folder:DIR): IGN, NAIGN and
 // NAIGN− with the convolutional generator nn::conv_net and the ℓ1 distance (NAIGN §4: "ℓ1 for
-// images"), scored as NAIGN Tables 1–2; and idemgen restore, which projects degraded images back
-// with a trained model.
+// images"), scored as NAIGN Tables 1–2; and, for these and SIGN's image models (sign_images.cpp),
+// idemgen sample and idemgen restore, which projects degraded images back with a trained model.
 
 #include <algorithm>
 #include <cstdio>
@@ -9,9 +9,8 @@
 
 #include "cli/common.hpp"
 #include "cli/image_data.hpp"
-#include "idemgen/evaluation/one_step_images.hpp"
-#include "idemgen/evaluation/restoration.hpp"
-#include "idemgen/io/image_grid.hpp"
+#include "cli/one_step_image_outputs.hpp"
+#include "cli/unet_net.hpp"
 #include "idemgen/models/ign.hpp"
 #include "idemgen/models/naign.hpp"
 #include "idemgen/nn/conv_net.hpp"
@@ -27,59 +26,21 @@ conv_t make_image_net(const data::image_shape& shape, const std::string& channel
                 init);
 }
 
-/// The degradations NAIGN supp. §8 restores from (noise σ = 1, blur, lines-rows, salt & pepper),
-/// a random mask (inpainting) and SIGN's checkerboard.
-const std::vector<std::string>& standard_degradations() {
-  static const std::vector<std::string> specs = {"noise:1", "noise:0.5", "blur:1.5", "lines:0.2",
-                                                 "salt-pepper:0.2", "mask:0.3", "checkerboard:4"};
-  return specs;
-}
-
-std::string file_name_of(std::string spec) {
-  for (char& c : spec) c = c == ':' ? '_' : c;
-  return spec;
-}
-
-/// Restores the first n images of `clean` under each degradation: DIR/restore_<spec>.png (rows:
-/// clean, degraded, f(degraded), 16 images) and the scores as JSON rows.
-io::ordered_json write_restorations(const conv_t& net, const data::image_set& clean_set, index_t n,
-                                    const std::vector<std::string>& specs, std::uint64_t seed, const std::string& out) {
-  const data::image_shape shape = clean_set.shape;
-  const index_t d = shape.size(), shown = std::min<index_t>(16, n);
-  std::vector<double> clean(static_cast<std::size_t>(d * n));
-  for (index_t j = 0; j < n; ++j) clean_set.image_to(j, clean.data() + j * d);
-  io::ordered_json rows = io::ordered_json::array();
-  for (const std::string& spec : specs) {
-    const evaluation::restoration r =
-        evaluation::restore_degraded(net, shape, clean, n, data::degradation::parse(spec), random_stream(seed).split(4));
-    std::vector<double> grid(clean.begin(), clean.begin() + shown * d);
-    grid.insert(grid.end(), r.degraded.begin(), r.degraded.begin() + shown * d);
-    grid.insert(grid.end(), r.restored.begin(), r.restored.begin() + shown * d);
-    io::write_image_grid_png(out + "/restore_" + file_name_of(spec) + ".png", grid.data(), shape, 3 * shown, shown, 2);
-    const evaluation::restoration_scores& q = r.scores;
-    rows.push_back({{"degradation", spec}, {"images", n}, {"mae_degraded", q.mae_degraded}, {"mae_restored", q.mae_restored},
-                    {"psnr_degraded", q.psnr_degraded}, {"psnr_restored", q.psnr_restored},
-                    {"ssim_degraded", q.ssim_degraded}, {"ssim_restored", q.ssim_restored}});
+/// Calls use(model, whether its EMA weights were loaded, its source scale) with the one-step
+/// image model of a checkpoint: the conv_net of IGN, NAIGN and NAIGN− (z ~ N(0, I)), or SIGN's
+/// unconditioned unet (x_T = σ_max ε). Nothing is written before use runs.
+template <class Use>
+int with_one_step_image_model(const io::safetensors& file, const std::string& checkpoint, const std::string& weights,
+                              Use use) {
+  const auto meta = [&](const char* key) { return train::metadata_string(file.metadata, key, checkpoint); };
+  if (meta("net") == "unet" && meta("method") == "sign") {
+    unet_t net = make_unet(unet_config_of(file.metadata, checkpoint), random_stream(0));
+    const bool use_ema = train::load_weights(file, net, checkpoint, weights == "ema");
+    return use(net, use_ema, train::metadata_real(file.metadata, "source_scale", checkpoint, 0));
   }
-  return rows;
-}
-
-/// samples.png: 32 samples f(z), and f(f(z)) of the same z below them.
-void write_sample_grid(const conv_t& net, const data::image_shape& shape, std::uint64_t seed, const std::string& out) {
-  constexpr index_t shown = 32;
-  be::matrix z(shape.size(), shown);
-  random_stream rng = random_stream(seed).split(2);
-  be::fill_normal(z, rng);
-  const auto iterates = samplers::recursive(net, z, 2);
-  std::vector<double> grid = to_host(iterates[0]);
-  const std::vector<double> twice = to_host(iterates[1]);
-  grid.insert(grid.end(), twice.begin(), twice.end());
-  io::write_image_grid_png(out + "/samples.png", grid.data(), shape, 2 * shown, 16, 2);
-}
-
-io::ordered_json scores_json(const evaluation::one_step_image_scores& q) {
-  return {{"fld_f_z", q.fld_f_z}, {"fld_f_f_z", q.fld_f_f_z}, {"coverage_f_z", q.f_z.coverage},
-          {"density_f_z", q.f_z.density}, {"coverage_f_f_z", q.f_f_z.coverage}, {"density_f_f_z", q.f_f_z.density}};
+  conv_t net = make_image_net(parse_image_shape(meta("image_shape"), checkpoint), meta("channels"), random_stream(0));
+  const bool use_ema = train::load_weights(file, net, checkpoint, weights == "ema");
+  return use(net, use_ema, 1.0);
 }
 
 }  // namespace
@@ -158,19 +119,20 @@ int sample_images(const io::safetensors& file, const std::string& checkpoint, in
                   const std::string& weights, std::uint64_t seed, const std::string& out, const std::string& config) {
   const auto meta = [&](const char* key) { return train::metadata_string(file.metadata, key, checkpoint); };
   const data::image_shape shape = parse_image_shape(meta("image_shape"), checkpoint);
-  conv_t net = make_image_net(shape, meta("channels"), random_stream(0));
-  const bool use_ema = train::load_weights(file, net, checkpoint, weights == "ema");
-  start_output_directory(out, config);
-  be::matrix z(shape.size(), n);
-  random_stream rng = random_stream(seed).split(2);
-  be::fill_normal(z, rng);
-  const auto iterates = samplers::recursive(net, z, steps);
-  const std::vector<double> samples = to_host(iterates.back());
-  io::write_image_grid_png(out + "/samples.png", samples.data(), shape, n, 16, 2);
-  write_metrics(out + "/metrics.json", {{"method", meta("method")}, {"checkpoint", checkpoint},
-                                        {"weights", use_ema ? "ema" : "raw"}, {"samples", n}, {"applications", steps}});
-  std::printf("idemgen: %ld samples f^%d(z) in %s/samples.png\n", static_cast<long>(n), steps, out.c_str());
-  return 0;
+  return with_one_step_image_model(file, checkpoint, weights, [&](const auto& net, bool use_ema, double source_scale) {
+    start_output_directory(out, config);
+    be::matrix z(shape.size(), n);
+    random_stream rng = random_stream(seed).split(2);
+    be::fill_normal(z, rng, 0.0f, static_cast<float>(source_scale));
+    const auto iterates = samplers::recursive(net, z, steps);  // SIGN Alg. 2 for SIGN's model
+    const std::vector<double> samples = to_host(iterates.back());
+    io::write_image_grid_png(out + "/samples.png", samples.data(), shape, n, 16, 2);
+    write_metrics(out + "/metrics.json", {{"method", meta("method")}, {"checkpoint", checkpoint},
+                                          {"weights", use_ema ? "ema" : "raw"}, {"samples", n}, {"applications", steps},
+                                          {"source_scale", source_scale}});
+    std::printf("idemgen: %ld samples f^%d(z) in %s/samples.png\n", static_cast<long>(n), steps, out.c_str());
+    return 0;
+  });
 }
 
 int restore_command(int argc, char** argv) {
@@ -209,42 +171,43 @@ int restore_command(int argc, char** argv) {
   // Everything is read and checked before the output directory is touched.
   const io::safetensors file = io::read_safetensors(checkpoint);
   const auto meta = [&](const char* key) { return train::metadata_string(file.metadata, key, checkpoint); };
-  if (file.metadata.count("net") == 0 || meta("net") != "conv_net")
-    usage_error("--checkpoint " + checkpoint + ": expected a model trained on images (net conv_net), got " +
-                (file.metadata.count("net") ? meta("net") : std::string("a model of points")));
+  const std::string net_name = file.metadata.count("net") ? meta("net") : std::string("a model of points");
+  if (net_name != "conv_net" && !(net_name == "unet" && meta("method") == "sign"))
+    usage_error("--checkpoint " + checkpoint + ": expected a model trained on images by ign, naign, naign-minus "
+                "or sign, got " + (net_name == "unet" ? "a " + meta("method") + " model" : net_name));
   const data::dataset clean_set = data::dataset::parse(input);
   if (clean_set.images() == nullptr) usage_error("--input: expected an image data set, got " + input);
   const data::image_set& images = *clean_set.images();
   if (shape_text(images.shape) != meta("image_shape"))
     usage_error("--input " + input + ": expected images of the model's " + meta("image_shape") + ", got " +
                 shape_text(images.shape));
-  conv_t net = make_image_net(parse_image_shape(meta("image_shape"), checkpoint), meta("channels"), random_stream(0));
-  const bool use_ema = train::load_weights(file, net, checkpoint, weights == "ema");
   n = std::min(n, images.count);
-  io::claim_output_directory(out, force);
-  start_output_directory(out, config);
-  io::ordered_json metrics = {{"checkpoint", checkpoint}, {"method", meta("method")}, {"step", meta("step")},
-                              {"weights", use_ema ? "ema" : "raw"}, {"input", input}, {"images", n}};
-  if (degradations.empty()) {
-    // The inputs are degraded already: rows of 16, each input above its projection f(x).
-    const index_t d = images.shape.size(), shown = std::min<index_t>(16, n);
-    std::vector<double> x(static_cast<std::size_t>(d * n));
-    for (index_t j = 0; j < n; ++j) images.image_to(j, x.data() + j * d);
-    const std::vector<double> restored = evaluation::project_images(net, images.shape, x.data(), n);
-    std::vector<double> grid(x.begin(), x.begin() + shown * d);
-    grid.insert(grid.end(), restored.begin(), restored.begin() + shown * d);
-    io::write_image_grid_png(out + "/restore.png", grid.data(), images.shape, 2 * shown, shown, 2);
-    std::printf("idemgen: restored %ld images (no --degrade: no scores); wrote %s\n", static_cast<long>(n), out.c_str());
-  } else {
-    metrics["restoration"] = write_restorations(net, images, n, degradations, seed, out);
-    for (const auto& row : metrics["restoration"])
-      std::printf("idemgen: %-16s MAE %.4f -> %.4f, PSNR %.2f -> %.2f dB, SSIM %.4f -> %.4f\n",
-                  row["degradation"].get<std::string>().c_str(), row["mae_degraded"].get<double>(),
-                  row["mae_restored"].get<double>(), row["psnr_degraded"].get<double>(), row["psnr_restored"].get<double>(),
-                  row["ssim_degraded"].get<double>(), row["ssim_restored"].get<double>());
-  }
-  write_metrics(out + "/metrics.json", metrics);
-  return 0;
+  return with_one_step_image_model(file, checkpoint, weights, [&](const auto& net, bool use_ema, double) {
+    io::claim_output_directory(out, force);
+    start_output_directory(out, config);
+    io::ordered_json metrics = {{"checkpoint", checkpoint}, {"method", meta("method")}, {"step", meta("step")},
+                                {"weights", use_ema ? "ema" : "raw"}, {"input", input}, {"images", n}};
+    if (degradations.empty()) {
+      // The inputs are degraded already: rows of 16, each input above its projection f(x).
+      const index_t d = images.shape.size(), shown = std::min<index_t>(16, n);
+      std::vector<double> x(static_cast<std::size_t>(d * n));
+      for (index_t j = 0; j < n; ++j) images.image_to(j, x.data() + j * d);
+      const std::vector<double> restored = evaluation::project_images(net, images.shape, x.data(), n);
+      std::vector<double> grid(x.begin(), x.begin() + shown * d);
+      grid.insert(grid.end(), restored.begin(), restored.begin() + shown * d);
+      io::write_image_grid_png(out + "/restore.png", grid.data(), images.shape, 2 * shown, shown, 2);
+      std::printf("idemgen: restored %ld images (no --degrade: no scores); wrote %s\n", static_cast<long>(n), out.c_str());
+    } else {
+      metrics["restoration"] = write_restorations(net, images, n, degradations, seed, out);
+      for (const auto& row : metrics["restoration"])
+        std::printf("idemgen: %-16s MAE %.4f -> %.4f, PSNR %.2f -> %.2f dB, SSIM %.4f -> %.4f\n",
+                    row["degradation"].get<std::string>().c_str(), row["mae_degraded"].get<double>(),
+                    row["mae_restored"].get<double>(), row["psnr_degraded"].get<double>(), row["psnr_restored"].get<double>(),
+                    row["ssim_degraded"].get<double>(), row["ssim_restored"].get<double>());
+    }
+    write_metrics(out + "/metrics.json", metrics);
+    return 0;
+  });
 }
 
 }  // namespace idemgen::cli

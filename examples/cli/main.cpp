@@ -68,8 +68,11 @@ void require_memory(const options& o) {
     // float, for the widest pass (IMLE's candidates), f and f(f(·)); evaluation goes 500 at a time.
     // unet: about 40 c₀·H·W floats an image (its blocks' caches and backward workspaces), for up
     // to 3 calls a step (CDM) and 250 images at a time in evaluation.
-    const bool unet = find_method(o.method).noised();
-    const double columns = unet ? 3.0 * static_cast<double>(o.batch) + 250
+    // SIGN's unet: about 5 calls a step (rec, idem, flow's two, the teacher's), 500 images at a
+    // time in evaluation.
+    const bool unet = o.net == "unet";
+    const double columns = o.method == "sign" ? 5.0 * static_cast<double>(o.batch) + 500
+                           : unet             ? 3.0 * static_cast<double>(o.batch) + 250
                                 : (o.method == "ign" ? 1.0 : o.imle_ratio) * static_cast<double>(o.batch) + 500;
     const double c0 = static_cast<double>(nn::parse_conv_widths(o.channels).front());
     const double need = 4.0 * (unet ? 40 : 2 * 2 * 6) * columns * c0 * static_cast<double>(images->shape.height * images->shape.width);
@@ -243,7 +246,7 @@ options parse_train(int argc, char** argv) {
                 ", csv:FILE, fashion-mnist, mnist-idx:DIR or folder:DIR, got " + o.dataset);
   }
   const bool noised = method->noised();
-  const std::string image_net = noised ? "unet" : "conv";
+  const std::string image_net = noised || o.method == "sign" ? "unet" : "conv";  // SIGN §5: a U-Net
   require_option(o.net == "auto" || o.net == (images ? image_net : "mlp"), "--net",
                  images ? "auto or " + image_net + " for --method " + o.method + " on an image --dataset"
                         : std::string("auto or mlp on points (conv and unet take an image --dataset)"),
@@ -256,10 +259,18 @@ options parse_train(int argc, char** argv) {
   if (o.cond_dim == 0) o.cond_dim = images ? 64 : 32;
   if (o.fourier_scale == 0) o.fourier_scale = images ? 16 : 2;
   if (images) {
-    if (o.method != "ign" && o.method != "naign" && o.method != "naign-minus" && o.method != "diffusion" &&
-        o.method != "cdm" && o.method != "fm")
-      usage_error("--method " + o.method + ": on images ign, naign, naign-minus, diffusion, cdm and fm train for now (" +
-                  o.method + "'s teacher on images is not written yet)");
+    if (o.method == "lmm")
+      usage_error("--method lmm: on images ign, naign, naign-minus, sign, diffusion, cdm and fm train for now (lmm's "
+                  "teacher pairs of images are not written yet)");
+    if (o.method == "sign") {
+      if (o.teacher.empty() || o.teacher.rfind("mixture:", 0) == 0)
+        usage_error("--teacher: on images sign takes empirical or a diffusion/cdm checkpoint of the same images, got " +
+                    (o.teacher.empty() ? std::string("none") : o.teacher));
+      if (!o.pairs.empty()) usage_error("--pairs: sign's regression term trains on points only for now");
+      if (o.idem != "eq4") usage_error("--idem " + o.idem + ": on images sign takes eq4 only");
+      if (!o.sampler.empty() && o.sampler != "recursive")
+        usage_error("--sampler " + o.sampler + ": on images sign's outputs are f(x_T) and f(f(x_T)) (recursive)");
+    }
     const std::string c = coupling_of(o);
     if (!noised && c != "independent" && c != "nearest")
       usage_error("--coupling " + c + ": on images nearest (IMLE) only; ot and sinkhorn price pairs in l2, "
@@ -271,7 +282,7 @@ options parse_train(int argc, char** argv) {
     try {
       const data::image_shape& shape = o.data.images()->shape;
       const std::vector<index_t> widths = nn::parse_conv_widths(o.channels);
-      if (noised)
+      if (o.net == "unet")
         nn::unet<be>({.channels_in = shape.channels, .height = shape.height, .width = shape.width, .channels = widths,
                       .cond = {.dim = 2}},
                      random_stream(0));
@@ -402,7 +413,7 @@ int sample_command(int argc, char** argv) {
   // Read and check everything before creating the output directory.
   const io::safetensors file = io::read_safetensors(checkpoint);
   const std::string method = train::metadata_string(file.metadata, "method", checkpoint);
-  if (file.metadata.count("net") && file.metadata.at("net") == "conv_net")
+  if (file.metadata.count("net") && (file.metadata.at("net") == "conv_net" || (file.metadata.at("net") == "unet" && method == "sign")))
     return sample_images(file, checkpoint, n, std::max(steps, 1), weights, seed, out, config);
   if (file.metadata.count("net") && file.metadata.at("net") == "unet")
     return sample_noised_images(file, checkpoint, n, steps, sampler, weights, seed, out, config);
@@ -444,7 +455,8 @@ int main(int argc, char** argv) {
 #endif
     const options o = parse_train(argc - 1, argv + 1);
     be::set_num_threads(o.threads);
-    if (o.data.images() != nullptr) return is_noised(o.method) ? train_noised_images(o) : train_one_step_images(o);
+    if (o.data.images() != nullptr)
+      return is_noised(o.method) ? train_noised_images(o) : o.method == "sign" ? train_sign_images(o) : train_one_step_images(o);
     return is_noised(o.method) ? train_noised(o) : train_one_step(o);
   } catch (const error& e) {
     // An option's error reads as the option: "--out DIR: expected ..., got ...".

@@ -14,34 +14,16 @@
 #include "cli/methods.hpp"
 #include "cli/noised_draw.hpp"
 #include "cli/noised_net.hpp"
+#include "cli/unet_net.hpp"
 #include "idemgen/evaluation/generated_images.hpp"
 #include "idemgen/io/image_grid.hpp"
 #include "idemgen/models/diffusion.hpp"
 #include "idemgen/models/flow_matching.hpp"
-#include "idemgen/nn/unet.hpp"
 
 namespace idemgen::cli {
 namespace {
 
-using unet_t = nn::unet<be>;
-using image_denoiser = nn::denoiser<unet_t>;
 using image_velocity = nn::velocity<unet_t>;
-
-/// What builds the U-Net: from the command line (train) or the checkpoint's metadata (sample).
-struct unet_config {
-  data::image_shape shape;
-  std::string channels;
-  index_t cond_dim = 64;
-  double fourier_scale = 16;
-};
-
-unet_t make_unet(const unet_config& c, random_stream init) {
-  return unet_t({.channels_in = c.shape.channels, .height = c.shape.height, .width = c.shape.width,
-                 .channels = nn::parse_conv_widths(c.channels),
-                 .cond = {.dim = c.cond_dim, .kind = nn::embedding_kind::fourier, .fourier_scale = c.fourier_scale,
-                          .seed = 7}},
-                init);
-}
 
 /// The standard deviation of the pixels (in [−1, 1]) of up to 10 000 images: EDM's σ_data.
 double pixel_std(const data::image_set& set) {
@@ -172,9 +154,7 @@ int sample_noised_images(const io::safetensors& file, const std::string& checkpo
   const auto& md = file.metadata;
   const auto meta = [&](const char* key) { return train::metadata_string(md, key, checkpoint); };
   const std::string method = meta("method");
-  const unet_config c{parse_image_shape(meta("image_shape"), checkpoint), meta("channels"),
-                      static_cast<index_t>(train::metadata_integer(md, "cond_dim", checkpoint, 2)),
-                      train::metadata_real(md, "fourier_scale", checkpoint, 0)};
+  const unet_config c = unet_config_of(md, checkpoint);
   const std::string sampler = sampler_arg.empty() ? default_sampler(method) : sampler_arg;
   if (!find_method(method).accepts_sampler(sampler) || sampler == "multistep" || sampler == "lines-euler")
     usage_error("--sampler: " + sampler + " does not apply to a " + method + " image checkpoint");

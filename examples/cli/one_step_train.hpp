@@ -24,11 +24,13 @@ nn::mlp<B> make_one_step_net(index_t width, index_t depth, const std::string& ac
                     init);
 }
 
-/// SIGN on the CPU: rec + idem + flow + denoise (+ reg on --pairs) with the --teacher (empirical:
-/// none), over the --teacher-steps Karras grid up to --sigma-max, f generating from σ_max ε.
-template <class Net>
-trained train_sign(Net net, const options& o, models::generator_options g, const host_sampler& sample,
-                   std::vector<std::pair<std::string, std::string>> meta) {
+/// SIGN's flow term (SIGN eq. 8) with `teacher` and its denoising term, both over the
+/// --teacher-steps Karras grid up to --sigma-max; the options go into `meta` (sample and --resume
+/// read them back) and f generates from σ_max ε (g.source_scale).
+template <class Teacher>
+std::pair<losses::teacher_flow<Teacher>, losses::denoise<>> sign_terms(
+    const options& o, std::shared_ptr<Teacher> teacher, const std::string& teacher_name, models::generator_options& g,
+    std::vector<std::pair<std::string, std::string>>& meta) {
   g.source_scale = o.sigma_max;
   const schedule::karras_grid grid{.sigma_max = o.sigma_max, .steps = o.teacher_steps};
   meta.insert(meta.end(), {{"source_scale", fmt::format("{}", o.sigma_max)},
@@ -36,12 +38,22 @@ trained train_sign(Net net, const options& o, models::generator_options g, const
                            {"teacher_steps", std::to_string(o.teacher_steps)},
                            {"flow_weight", fmt::format("{}", o.flow_weight)},
                            {"denoise_weight", fmt::format("{}", o.denoise_weight)},
-                           {"idem", o.idem}});
+                           {"idem", o.idem},
+                           {"teacher", teacher_name}});
+  return {{.weight = o.flow_weight, .teacher = std::move(teacher), .schedule = grid},
+          {.weight = o.denoise_weight, .schedule = grid}};
+}
+
+/// SIGN on the CPU: rec + idem + flow + denoise (+ reg on --pairs) with the --teacher (empirical:
+/// none), over the --teacher-steps Karras grid up to --sigma-max, f generating from σ_max ε.
+template <class Net>
+trained train_sign(Net net, const options& o, models::generator_options g, const host_sampler& sample,
+                   std::vector<std::pair<std::string, std::string>> meta) {
   const auto with_teacher = [&](auto teacher, const std::string& name) {
     using teacher_t = typename decltype(teacher)::element_type;
-    meta.emplace_back("teacher", name);
-    const losses::teacher_flow<teacher_t> flow{.weight = o.flow_weight, .teacher = std::move(teacher), .schedule = grid};
-    const losses::denoise<> denoise{.weight = o.denoise_weight, .schedule = grid};
+    const auto terms = sign_terms(o, std::move(teacher), name, g, meta);
+    const auto& flow = terms.first;
+    const auto& denoise = terms.second;
     const auto run = [&](auto idem) {
       using idem_t = decltype(idem);
       if (o.pairs.empty()) {

@@ -15,12 +15,15 @@
 
 namespace idemgen::cli {
 
-/// A trained EDM denoiser as a teacher (teachers::teacher): D(x; σ) with its own cache.
-struct checkpoint_teacher {
-  nn::denoiser<nn::mlp<be>> den;
-  nn::denoiser<nn::mlp<be>>::cache cache;
+/// A trained EDM denoiser as a teacher (teachers::teacher): D(x; σ) with its own cache; Net is
+/// the mlp of a model of points or the nn::unet of an image model (cli/unet_net.hpp).
+template <class Net>
+struct denoiser_teacher {
+  nn::denoiser<Net> den;
+  typename nn::denoiser<Net>::cache cache;
   void operator()(be::const_view x, be::const_view sigma, be::view out) { be::copy(den.forward(x, sigma, cache), out); }
 };
+using checkpoint_teacher = denoiser_teacher<nn::mlp<be>>;
 
 /// The model a noised-method checkpoint holds, from its metadata.
 inline noised_config config_of(const train::metadata& md, const std::string& path) {

@@ -5,6 +5,8 @@
 //   h = conv₃ₓ₃( act( GN₁(x) ) ) + P e          (P e: one value per output channel, every pixel)
 //   y = skip(x) + conv₃ₓ₃( act( GN₂(h) ) )       skip = identity, or a 1×1 conv when C_in ≠ C_out
 //
+// With embedding_dim = 0 the block has no P and h = conv₃ₓ₃(act(GN₁(x))): the blocks of an
+// unconditioned U-Net (SIGN §5's student, "without time embeddings").
 // Images are columns in CHW order. backward writes dL/dx, accumulates dL/dθ, and adds
 // dL/de into the caller's d_embedding (the U-Net sums it over its blocks).
 
@@ -21,7 +23,7 @@ namespace idemgen::nn {
 struct res_block_shape {
   index_t in_channels = 1, out_channels = 1, height = 1, width = 1;
   index_t groups = 1;          // at most the smaller channel count; must divide both
-  index_t embedding_dim = 0;   // rows of e
+  index_t embedding_dim = 0;   // rows of e; 0: no embedding
 };
 
 template <numeric_backend B>
@@ -44,13 +46,14 @@ class res_block {
       : shape_(shape),
         norm1_(layout, name + ".norm1", shape.in_channels, shape.height * shape.width, groups_for(shape.in_channels, shape)),
         conv1_(layout, name + ".conv1", conv_shape(shape.in_channels, 3)),
-        projection_(layout, name + ".embedding", shape.embedding_dim, shape.out_channels),
+        projection_(make_projection(layout, name)),
         norm2_(layout, name + ".norm2", shape.out_channels, shape.height * shape.width,
                groups_for(shape.out_channels, shape)),
         conv2_(layout, name + ".conv2", conv_shape(shape.out_channels, 3)),
         act_(act) {
     if (shape.in_channels != shape.out_channels) skip_.emplace(layout, name + ".skip", conv_shape(shape.in_channels, 1));
   }
+
 
   index_t in_dim() const { return shape_.in_channels * positions(); }
   index_t out_dim() const { return shape_.out_channels * positions(); }
@@ -63,22 +66,26 @@ class res_block {
   void initialize(view params, random_stream& rng) const {
     norm1_.initialize(params, rng);
     conv1_.initialize(params, rng);
-    projection_.initialize(params, rng);
+    if (projection_) projection_->initialize(params, rng);
     norm2_.initialize(params, rng);
     conv2_.initialize(params, rng);
     if (skip_) skip_->initialize(params, rng);
   }
 
-  /// y (out_dim × batch, held by the cache) for x (in_dim × batch) and e (embedding_dim × batch);
-  /// x and e must stay valid until backward.
+  /// y (out_dim × batch, held by the cache) for x (in_dim × batch) and e (embedding_dim × batch,
+  /// empty without an embedding); x and e must stay valid until backward.
   const_view forward(const scalar* params, const_view x, const_view embedding, cache& c) const {
     const index_t n = x.cols();
     const const_view a1 = act_.forward(norm1_.forward(params, x, c.norm1), c.act1);
     const const_view z1 = conv1_.forward(params, a1, c.conv1);
-    const const_view per_channel = projection_.forward(params, embedding, const_view{}, c.projection);
-    c.shifted.resize(out_dim(), n);
-    add_per_channel(z1, per_channel, positions(), c.shifted);
-    const const_view a2 = act_.forward(norm2_.forward(params, c.shifted, c.norm2), c.act2);
+    const_view h = z1;
+    if (projection_) {
+      const const_view per_channel = projection_->forward(params, embedding, const_view{}, c.projection);
+      c.shifted.resize(out_dim(), n);
+      add_per_channel(z1, per_channel, positions(), c.shifted);
+      h = c.shifted;
+    }
+    const const_view a2 = act_.forward(norm2_.forward(params, h, c.norm2), c.act2);
     const const_view z2 = conv2_.forward(params, a2, c.conv2);
     c.y.resize(out_dim(), n);
     B::copy(skip_ ? skip_->forward(params, x, c.skip) : x, c.y);
@@ -86,7 +93,8 @@ class res_block {
     return c.y;
   }
 
-  /// dx = dL/dx (in_dim × batch, overwritten); with grads, dL/dθ += and d_embedding += dL/de.
+  /// dx = dL/dx (in_dim × batch, overwritten); with grads, dL/dθ += and d_embedding += dL/de
+  /// (d_embedding is unused without an embedding).
   void backward(const scalar* params, cache& c, const_view dy, scalar* grads, view dx, view d_embedding) const {
     const index_t n = dy.cols();
     c.grad_out.resize(out_dim(), n);
@@ -95,13 +103,13 @@ class res_block {
     conv2_.backward(params, c.conv2, dy, grads, c.grad_out);
     act_.backward(c.act2, c.grad_out, c.grad_out);  // pointwise: in place is safe
     norm2_.backward(params, c.norm2, c.grad_out, grads, c.grad_shifted);  // dL/dh
-    if (grads != nullptr) {
+    if (grads != nullptr && projection_) {
       c.d_projection.resize(shape_.out_channels, n);
       // dL/d(P e)[o, j] = Σ over the pixels of channel o of image j: the d × n gradient seen as
       // positions × (channels · batch) has exactly one (o, j) a column.
       B::column_sums(const_view(c.grad_shifted.data(), positions(), shape_.out_channels * n), c.d_projection);
       c.d_embedding.resize(shape_.embedding_dim, n);
-      projection_.backward(params, c.projection, c.d_projection, grads, c.d_embedding);
+      projection_->backward(params, c.projection, c.d_projection, grads, c.d_embedding);
       B::axpy(scalar(1), c.d_embedding, d_embedding);
     }
     conv1_.backward(params, c.conv1, c.grad_shifted, grads, c.grad_in);
@@ -132,9 +140,14 @@ class res_block {
     return {.in_channels = in, .height = shape_.height, .width = shape_.width, .out_channels = shape_.out_channels,
             .kernel = kernel, .stride = 1, .padding = kernel / 2};
   }
+  // P's parameters come right after conv1's in the layout, as before blocks could go without one.
+  std::optional<dense<B>> make_projection(parameter_layout& layout, const std::string& name) const {
+    if (shape_.embedding_dim == 0) return std::nullopt;
+    return std::optional<dense<B>>(std::in_place, layout, name + ".embedding", shape_.embedding_dim, shape_.out_channels);
+  }
   static index_t groups_for(index_t channels, const res_block_shape& shape) {
-    idemgen::detail::require_option(shape.embedding_dim > 0 && shape.groups > 0, "nn::res_block", "shape",
-                                    "embedding_dim > 0 and groups > 0",
+    idemgen::detail::require_option(shape.embedding_dim >= 0 && shape.groups > 0, "nn::res_block", "shape",
+                                    "embedding_dim >= 0 and groups > 0",
                                     fmt::format("{} embedding rows, {} groups", shape.embedding_dim, shape.groups));
     return std::min(shape.groups, channels);
   }
@@ -142,7 +155,7 @@ class res_block {
   res_block_shape shape_;
   group_norm<B> norm1_;
   conv2d<B> conv1_;
-  dense<B> projection_;
+  std::optional<dense<B>> projection_;  // P; none without an embedding
   group_norm<B> norm2_;
   conv2d<B> conv2_;
   std::optional<conv2d<B>> skip_;

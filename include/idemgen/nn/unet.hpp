@@ -12,10 +12,13 @@
 //   head   group norm, act, conv 3×3 (c₀ → C)
 //
 // H and W must be divisible by 2^L. Images are columns in CHW order (data/image_set.hpp); the
-// conditioning row is 1 × batch. Group norm, not batch norm (see nn/group_norm.hpp).
+// conditioning row is 1 × batch. With cond.dim = 0 the U-Net is unconditioned: no embedding, no
+// conditioning row, blocks without P e — SIGN §5's MNIST student ("a convolutional U-Net ...
+// without time embeddings" for the distilled model). Group norm, not batch norm (see nn/group_norm.hpp).
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +38,8 @@ struct unet_options {
   index_t groups = 8;                            // group norm groups (at most a layer's channels)
   index_t embedding_width = 128;                 // rows of e
   activation_spec act = {activation::silu};
-  // EDM's noise embedding: Fourier features of c_noise = ln(σ)/4 with scale 16 (App. F.2).
+  // EDM's noise embedding: Fourier features of c_noise = ln(σ)/4 with scale 16 (App. F.2);
+  // dim 0: unconditioned.
   conditioning cond = {.dim = 64, .kind = embedding_kind::fourier, .fourier_scale = 16, .seed = 7};
   bool check_finite = true;
 };
@@ -76,9 +80,9 @@ class unet : public network_base<unet<B>, B> {
 
   unet(const unet_options& opt, random_stream& init)
       : opt_(checked(opt)),
-        embed_(opt.cond),
-        embed1_(layout_, "embedding.fc1", opt.cond.dim, opt.embedding_width, opt.act),
-        embed2_(layout_, "embedding.fc2", opt.embedding_width, opt.embedding_width, opt.act),
+        embed_(conditioned() ? std::optional<noise_embedding<B>>(opt.cond) : std::nullopt),
+        embed1_(make_embedding_layer("embedding.fc1", opt.cond.dim)),
+        embed2_(make_embedding_layer("embedding.fc2", opt.embedding_width)),
         stem_(layout_, "stem", conv_shape(opt.channels_in, opt.channels[0], 0, 3, 1)),
         middle_(layout_, "middle", block_shape(opt.channels.back(), opt.channels.back(), levels()), opt.act),
         head_norm_(layout_, "head.norm", opt.channels[0], opt.height * opt.width,
@@ -94,8 +98,10 @@ class unet : public network_base<unet<B>, B> {
       up_.emplace_back(layout_, fmt::format("up.{}.block", l), block_shape(2 * c, c, l), opt.act);
     }
     this->allocate_parameters();
-    embed1_.initialize(params_, init);
-    embed2_.initialize(params_, init);
+    if (conditioned()) {
+      embed1_->initialize(params_, init);
+      embed2_->initialize(params_, init);
+    }
     stem_.initialize(params_, init);
     for (index_t l = 0; l < levels(); ++l) {
       down_[l].initialize(params_, init);
@@ -112,7 +118,9 @@ class unet : public network_base<unet<B>, B> {
 
   index_t input_dim() const { return opt_.channels_in * opt_.height * opt_.width; }
   index_t output_dim() const { return input_dim(); }
-  index_t cond_rows() const { return 1; }
+  index_t cond_rows() const { return conditioned() ? 1 : 0; }
+  /// Whether the U-Net takes a conditioning row (cond.dim > 0).
+  bool conditioned() const { return opt_.cond.dim > 0; }
   const unet_options& options() const { return opt_; }
 
   /// Multiply-adds of one forward pass over one image: the convolutions' (the embedding MLP,
@@ -167,12 +175,16 @@ class unet : public network_base<unet<B>, B> {
   }
   res_block_shape block_shape(index_t in, index_t out, index_t level) const {
     return {.in_channels = in, .out_channels = out, .height = opt_.height >> level, .width = opt_.width >> level,
-            .groups = opt_.groups, .embedding_dim = opt_.embedding_width};
+            .groups = opt_.groups, .embedding_dim = conditioned() ? opt_.embedding_width : 0};
+  }
+  std::optional<dense<B>> make_embedding_layer(const char* name, index_t in) {
+    if (!conditioned()) return std::nullopt;
+    return std::optional<dense<B>>(std::in_place, layout_, name, in, opt_.embedding_width, opt_.act);
   }
   static const unet_options& checked(const unet_options& opt) {
     const index_t levels = static_cast<index_t>(opt.channels.size()) - 1;
     idemgen::detail::require_option(
-        opt.channels_in > 0 && levels >= 0 && levels <= 4 && opt.height > 0 && opt.width > 0 &&
+        opt.channels_in > 0 && levels >= 0 && levels <= 4 && opt.height > 0 && opt.width > 0 && opt.cond.dim >= 0 &&
             opt.height % (index_t{1} << std::max<index_t>(levels, 0)) == 0 &&
             opt.width % (index_t{1} << std::max<index_t>(levels, 0)) == 0 && opt.embedding_width > 0,
         "unet", "shape", "channels_in > 0, 1 to 5 widths, height and width divisible by 2^levels, embedding_width > 0",
@@ -189,9 +201,12 @@ class unet : public network_base<unet<B>, B> {
     const scalar* p = params_.data();
     c.batch = n;
     c.levels.resize(static_cast<std::size_t>(levels()));
-    c.embedding.resize(embed_.dim(), n);
-    embed_.forward(cond, c.embedding);
-    const const_view e = embed2_.forward(p, embed1_.forward(p, c.embedding, const_view{}, c.embed1), const_view{}, c.embed2);
+    const_view e;  // empty when unconditioned: the blocks add no P e
+    if (conditioned()) {
+      c.embedding.resize(embed_->dim(), n);
+      embed_->forward(cond, c.embedding);
+      e = embed2_->forward(p, embed1_->forward(p, c.embedding, const_view{}, c.embed1), const_view{}, c.embed2);
+    }
     const_view h = stem_.forward(p, x, c.stem);
     for (index_t l = 0; l < levels(); ++l) {
       auto& lc = c.levels[static_cast<std::size_t>(l)];
@@ -211,7 +226,7 @@ class unet : public network_base<unet<B>, B> {
   const_view backward_impl(cache& c, const_view dy, scalar* grads) const {
     const index_t n = c.batch, top = width(0) * opt_.height * opt_.width;
     const scalar* p = params_.data();
-    c.d_e.resize(opt_.embedding_width, n);
+    c.d_e.resize(conditioned() ? opt_.embedding_width : 0, n);
     B::fill(c.d_e, scalar(0));
     c.d_head.resize(top, n);
     head_.backward(p, c.head, dy, grads, c.d_head);
@@ -246,17 +261,17 @@ class unet : public network_base<unet<B>, B> {
     }
     c.dx.resize(input_dim(), n);
     stem_.backward(p, c.stem, g, grads, c.dx);
-    if (grads != nullptr) {
+    if (grads != nullptr && conditioned()) {
       c.d_e1.resize(opt_.embedding_width, n);
-      embed2_.backward(p, c.embed2, c.d_e, grads, c.d_e1);
-      embed1_.backward(p, c.embed1, c.d_e1, grads, view{});  // the embedding of s has no parameters
+      embed2_->backward(p, c.embed2, c.d_e, grads, c.d_e1);
+      embed1_->backward(p, c.embed1, c.d_e1, grads, view{});  // the embedding of s has no parameters
     }
     return c.dx;
   }
 
   unet_options opt_;
-  noise_embedding<B> embed_;
-  dense<B> embed1_, embed2_;
+  std::optional<noise_embedding<B>> embed_;  // none of the three when unconditioned
+  std::optional<dense<B>> embed1_, embed2_;
   conv2d<B> stem_;
   std::vector<res_block<B>> down_, up_;
   std::vector<conv2d<B>> down_conv_, up_conv_;
