@@ -50,10 +50,12 @@ struct silu {  // z·σ(z), also called swish
   template <class S> IDEMGEN_HOST_DEVICE S value(S z) const {
     return z < subnormal_cutoff<S>() ? S(0) : z / (S(1) + std::exp(-z));
   }
-  template <class S> IDEMGEN_HOST_DEVICE S derivative(S z, S) const {
+  // f′ = σ(1 + z(1 − σ)) = σ + y(1 − σ), with σ = y / z from the forward's y: no second exp
+  // (a scalar libm call a value; the division vectorises). z = 0: σ = 1/2.
+  template <class S> IDEMGEN_HOST_DEVICE S derivative(S z, S y) const {
     if (z < subnormal_cutoff<S>()) return S(0);
-    const S s = S(1) / (S(1) + std::exp(-z));
-    return s * (S(1) + z * (S(1) - s));
+    const S s = z == S(0) ? S(0.5) : y / z;
+    return s + y * (S(1) - s);
   }
 };
 struct gelu {  // exact form z·Φ(z) (PyTorch's default, not the tanh approximation)
