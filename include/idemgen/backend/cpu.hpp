@@ -189,6 +189,16 @@ struct cpu {
       }
     });
   }
+  /// y = z·σ(z) = z / (1 + e^{−z}) (SiLU) for n values, 0 where z < cutoff, with Eigen's
+  /// vectorised exp: an optional capability nn::apply_activation uses where a backend has it
+  /// (std::exp in a loop stays one libm call a value without -ffast-math).
+  static void silu_values(const Scalar* z, Scalar* y, index_t n, Scalar cutoff) {
+    detail::parallel_chunks(n, detail::parallel_grain, [&](index_t begin, index_t end, int) {
+      const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> in(z + begin, end - begin);
+      Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> out(y + begin, end - begin);
+      out = (in < cutoff).select(Scalar(0), in / (Scalar(1) + (-in).exp()));
+    });
+  }
   /// out(j) = Σ_i x(i, j): one value per column (per-sample reductions). out: 1 × cols.
   static void column_sums(const_view x, view out) {
     idemgen::detail::require_dim("cpu::column_sums", "out", "size", x.cols(), out.size());

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "idemgen/core/config.hpp"
 #include "idemgen/core/errors.hpp"
@@ -109,7 +110,11 @@ inline activation parse_activation(std::string_view name) {
 /// because nvcc allows no device lambda inside a generic lambda (dispatch_activation's callback).
 template <numeric_backend B, class F>
 void apply_activation(F f, const typename B::scalar* z, typename B::scalar* y, index_t n) {
-  B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t e) { y[e] = f.value(z[e]); });
+  using S = typename B::scalar;
+  if constexpr (std::is_same_v<F, act::silu> && requires { B::silu_values(z, y, n, S(0)); })
+    B::silu_values(z, y, n, act::subnormal_cutoff<S>());  // the backend's vectorised exp (backend::cpu)
+  else
+    B::parallel_for(n, [=] IDEMGEN_HOST_DEVICE(index_t e) { y[e] = f.value(z[e]); });
 }
 template <numeric_backend B, class F>
 void apply_activation_derivative(F f, const typename B::scalar* dy, const typename B::scalar* z,
