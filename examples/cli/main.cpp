@@ -153,7 +153,8 @@ options parse_train(int argc, char** argv) {
       ("cdm-epsilon", with_default(&o.cdm_epsilon), "CDM: sigma' ~ sigma - U[0, epsilon]")
       ("teacher", po::value(&o.teacher),
        "LMM, SIGN: the teacher, mixture:DATASET (the analytic denoiser of a mixture dataset; default: --dataset's) "
-       "or a diffusion/cdm checkpoint (its EMA weights); SIGN also empirical (no teacher: consistency training)")
+       "or a diffusion/cdm checkpoint (its EMA weights; on images a unet one of the same images); SIGN also "
+       "empirical (no teacher: consistency training)")
       ("pairs", po::value(&o.pairs), "LMM: train on a pair file of idemgen pairs instead of online teacher pairs; "
        "SIGN: add the regression term on them")
       ("teacher-steps", with_default(&o.teacher_steps),
@@ -259,14 +260,14 @@ options parse_train(int argc, char** argv) {
   if (o.cond_dim == 0) o.cond_dim = images ? 64 : 32;
   if (o.fourier_scale == 0) o.fourier_scale = images ? 16 : 2;
   if (images) {
-    if (o.method == "lmm")
-      usage_error("--method lmm: on images ign, naign, naign-minus, sign, diffusion, cdm and fm train for now (lmm's "
-                  "teacher pairs of images are not written yet)");
+    if (o.method == "lmm" && o.pairs.empty() &&
+        (o.teacher.empty() || o.teacher == "empirical" || o.teacher.rfind("mixture:", 0) == 0))
+      usage_error("--teacher: on images lmm takes a diffusion/cdm checkpoint of the same images (or --pairs FILE of "
+                  "idemgen pairs from one), got " + (o.teacher.empty() ? std::string("none") : o.teacher));
     if (o.method == "sign") {
       if (o.teacher.empty() || o.teacher.rfind("mixture:", 0) == 0)
         usage_error("--teacher: on images sign takes empirical or a diffusion/cdm checkpoint of the same images, got " +
                     (o.teacher.empty() ? std::string("none") : o.teacher));
-      if (!o.pairs.empty()) usage_error("--pairs: sign's regression term trains on points only for now");
       if (o.idem != "eq4") usage_error("--idem " + o.idem + ": on images sign takes eq4 only");
       if (!o.sampler.empty() && o.sampler != "recursive")
         usage_error("--sampler " + o.sampler + ": on images sign's outputs are f(x_T) and f(f(x_T)) (recursive)");

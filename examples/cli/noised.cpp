@@ -201,11 +201,7 @@ int train_noised(const options& o) {
   const int steps = o.sample_steps > 0 ? o.sample_steps : default_steps(o.method);
   // --sampler was checked against the method when the command line was parsed (main.cpp).
   // LMM samples over its teacher's grid: --teacher-steps, or the stored pairs' (read before training).
-  const int grid_points = o.method != "lmm" ? 18
-                          : o.pairs.empty()
-                              ? o.teacher_steps
-                              : static_cast<int>(train::metadata_integer(io::read_safetensors(o.pairs).metadata,
-                                                                         "teacher_steps", o.pairs, 2));
+  const int grid_points = o.method == "lmm" ? lmm_grid_points(o) : 18;
   if ((sampler == "multistep" || sampler == "lines-euler") && steps > grid_points)
     usage_error(fmt::format("--sample-steps: {} takes at most the grid's {} points", sampler, grid_points));
   const auto outputs = [&](const auto& model, const trained& t) {

@@ -1,9 +1,11 @@
 #pragma once
 // Training of the noised methods (diffusion, CDM, flow matching with any coupling, reflow, LMM)
 // on any backend: noised.cpp runs it on the CPU, cuda_train.cu on backend::cuda<float> (LMM and
-// reflow: CPU only, their teacher or previous flow runs there).
+// reflow: CPU only, their teacher or previous flow runs there). train_lmm serves the points' mlp
+// and the images' unet (noised_images.cpp).
 
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "idemgen/models/lmm.hpp"
 #include "idemgen/nn/mlp.hpp"
 #include "idemgen/teachers/mixture.hpp"
+#include "idemgen/teachers/pair_file.hpp"
 #include "idemgen/train/checkpoint.hpp"
 
 namespace idemgen::cli {
@@ -38,6 +41,62 @@ inline schedule::karras_grid lmm_grid(const options& o, int points,
   }
   grid.validate();
   return grid;
+}
+
+/// The Karras grid LMM samples over: its teacher's, --teacher-steps points, or the stored pairs'
+/// (their file's teacher_steps). Read before training, so a bad --sample-steps stops nothing late.
+inline int lmm_grid_points(const options& o) {
+  if (o.pairs.empty()) return o.teacher_steps;
+  return static_cast<int>(train::metadata_integer(io::read_safetensors(o.pairs).metadata, "teacher_steps", o.pairs, 2));
+}
+
+/// --pairs (idemgen pairs) for LMM, checked: pairs of dimension `dim` and, for images
+/// (`image_shape` not empty), made by a teacher of images of that shape. Null without --pairs.
+inline std::shared_ptr<teachers::pair_set<be>> read_lmm_pairs(const options& o, index_t dim,
+                                                              const std::string& image_shape) {
+  if (o.pairs.empty()) return nullptr;
+  auto set = std::make_shared<teachers::pair_set<be>>(teachers::read_pairs<be>(o.pairs));
+  const auto shape = set->metadata.find("image_shape");
+  const std::string stored_shape = shape == set->metadata.end() ? "" : shape->second;
+  if (set->dim() != dim || stored_shape != image_shape)
+    throw invalid_argument("idemgen", "--pairs",
+                           image_shape.empty() ? fmt::format("pairs of dimension {}", dim)
+                                               : fmt::format("pairs of {} images", image_shape),
+                           stored_shape.empty() ? fmt::format("pairs of dimension {}", set->dim())
+                                                : fmt::format("pairs of {} images", stored_shape));
+  return set;
+}
+
+/// LMM (LMM eq. 3 over teacher-ODE pairs, RAdam as LMM Table 6) over any denoiser network, on the
+/// host: on `stored` pairs (their file names the teacher and its grid), or, when it is null, on
+/// pairs made online by the teacher that `with_teacher(use)` hands to use(teacher, its name).
+template <class Net, class WithTeacher>
+trained train_lmm(nn::denoiser<Net> den, const options& o, const models::generator_options& g,
+                  const host_sampler& sample, std::vector<std::pair<std::string, std::string>> meta,
+                  std::shared_ptr<teachers::pair_set<be>> stored, WithTeacher with_teacher,
+                  const periodic_evaluation* periodic = nullptr) {
+  models::basic_generator_options<optim::radam_options> r{
+      .optimizer = {.lr = o.lr}, .lr_schedule = g.lr_schedule, .clip_grad_norm = g.clip_grad_norm,
+      .ema_decay = g.ema_decay, .seed = g.seed};
+  if (stored) {
+    const schedule::karras_grid stored_grid =
+        lmm_grid(o, static_cast<int>(train::metadata_integer(stored->metadata, "teacher_steps", o.pairs, 2)), meta);
+    meta.emplace_back("teacher", stored->metadata.count("teacher") ? stored->metadata.at("teacher") : "unknown");
+    meta.emplace_back("teacher_steps", std::to_string(stored_grid.steps));
+    meta.emplace_back("pairs", o.pairs);
+    models::lmm_on_pairs<Net> gen(std::move(den), models::lmm_losses({.schedule = stored_grid}), {}, r,
+                                  coupling::stored_pairs<be>{.pairs = std::move(stored)});
+    return train_and_save(gen, o, sample, meta, periodic);
+  }
+  const schedule::karras_grid grid = lmm_grid(o, o.teacher_steps, meta);
+  return with_teacher([&](auto teacher, const std::string& name) {
+    using teacher_t = typename decltype(teacher)::element_type;
+    coupling::teacher_ode<teacher_t> pairs{.teacher = std::move(teacher), .ode = {.grid = grid}};
+    models::lmm<Net, teacher_t> gen(std::move(den), models::lmm_losses({.schedule = grid}), {}, r, pairs);
+    meta.emplace_back("teacher", name);
+    meta.emplace_back("teacher_steps", std::to_string(o.teacher_steps));
+    return train_and_save(gen, o, sample, meta, periodic);
+  });
 }
 
 template <numeric_backend B>
@@ -70,30 +129,8 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
   nn::denoiser<mlp_t> den(std::move(net), make_karras(c.sigma_data));
   if (o.method == "lmm") {  // CPU only (main.cpp refuses --device cuda): the teacher runs on the host
     if constexpr (std::is_same_v<B, be>) {
-      models::basic_generator_options<optim::radam_options> r{
-          .optimizer = {.lr = o.lr}, .lr_schedule = g.lr_schedule, .clip_grad_norm = g.clip_grad_norm,
-          .ema_decay = g.ema_decay, .seed = g.seed};
-      if (!o.pairs.empty()) {  // stored pairs: their file says which teacher and grid made them
-        auto set = std::make_shared<teachers::pair_set<B>>(teachers::read_pairs<B>(o.pairs));
-        if (set->dim() != 2) throw invalid_argument("idemgen", "--pairs", "pairs of dimension 2", std::to_string(set->dim()));
-        const schedule::karras_grid stored_grid = lmm_grid(
-            o, static_cast<int>(train::metadata_integer(set->metadata, "teacher_steps", o.pairs, 2)), meta);
-        meta.emplace_back("teacher", set->metadata.count("teacher") ? set->metadata.at("teacher") : "unknown");
-        meta.emplace_back("teacher_steps", std::to_string(stored_grid.steps));
-        meta.emplace_back("pairs", o.pairs);
-        models::lmm_on_pairs<mlp_t> gen(std::move(den), models::lmm_losses({.schedule = stored_grid}), {}, r,
-                                        coupling::stored_pairs<B>{.pairs = std::move(set)});
-        return train_and_save(gen, o, sample, meta);
-      }
-      const schedule::karras_grid grid = lmm_grid(o, o.teacher_steps, meta);
-      return with_chosen_teacher(o, [&](auto teacher, const std::string& name) {
-        using teacher_t = typename decltype(teacher)::element_type;
-        coupling::teacher_ode<teacher_t> pairs{.teacher = std::move(teacher), .ode = {.grid = grid}};
-        models::lmm<mlp_t, teacher_t> gen(std::move(den), models::lmm_losses({.schedule = grid}), {}, r, pairs);
-        meta.emplace_back("teacher", name);
-        meta.emplace_back("teacher_steps", std::to_string(o.teacher_steps));
-        return train_and_save(gen, o, sample, meta);
-      });
+      return train_lmm(std::move(den), o, g, sample, std::move(meta), read_lmm_pairs(o, 2, ""),
+                       [&](auto use) { return with_chosen_teacher(o, use); });
     } else {
       throw invalid_argument("idemgen", "--device", "cpu for --method lmm", "cuda");
     }

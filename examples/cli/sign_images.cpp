@@ -3,15 +3,19 @@
 // convolutional U-Net ... without time embeddings" for the distilled model, ℓ2 distance), from
 // a trained image denoiser (--teacher DIR/model.safetensors of idemgen train --method
 // diffusion|cdm on the same images) or from the empirical estimator (--teacher empirical, SIGN
-// Fig. 2b). f generates in one step from x_T = σ_max ε; scored as NAIGN Table 1 (f(x_T) and
-// f(f(x_T))) and on the restoration set (SIGN §5's zero-shot editing is the one-step projection).
+// Fig. 2b), with SIGN eq. 9's regression term λ_r on stored teacher pairs of these images
+// (--pairs, idemgen pairs of a unet teacher at the same σ_max). f generates in one step from
+// x_T = σ_max ε; scored as NAIGN Table 1 (f(x_T) and f(f(x_T))) and on the restoration set
+// (SIGN §5's zero-shot editing is the one-step projection).
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "cli/common.hpp"
 #include "cli/image_data.hpp"
 #include "cli/one_step_image_outputs.hpp"
+#include "cli/noised_train.hpp"
 #include "cli/one_step_train.hpp"
 #include "cli/unet_net.hpp"
 #include "idemgen/models/sign.hpp"
@@ -25,6 +29,13 @@ int train_sign_images(const options& o) {
   const double source_scale = o.sigma_max;
   // The teacher is read and checked (a diffusion or cdm checkpoint of these images) first.
   std::shared_ptr<image_teacher> teacher = o.teacher == "empirical" ? nullptr : load_image_teacher(o.teacher, shape);
+  const std::shared_ptr<teachers::pair_set<be>> stored = read_lmm_pairs(o, shape.size(), shape_text(shape));
+  if (stored) {  // the regression pairs' x_T must be f's source: the same σ_max
+    const double pair_sigma_max = train::metadata_real(stored->metadata, "sigma_max", o.pairs, 0);
+    if (std::abs(pair_sigma_max - o.sigma_max) > 1e-9 * o.sigma_max)
+      throw invalid_argument("idemgen", "--pairs", fmt::format("pairs from sigma_max {}", o.sigma_max),
+                             fmt::format("sigma_max {}", pair_sigma_max));
+  }
   unet_t host = make_unet(student, random_stream(0));
   be::matrix source;
   const host_sampler sample = [&](const std::vector<float>& parameters, be::const_view z, be::view out) {
@@ -53,6 +64,13 @@ int train_sign_images(const options& o) {
   const auto with_teacher = [&](auto teacher, const std::string& name) {
     using teacher_t = typename decltype(teacher)::element_type;
     const auto [flow, denoise] = sign_terms(o, std::move(teacher), name, g, meta);
+    if (stored) {
+      meta.emplace_back("pairs", o.pairs);
+      models::sign_with_pairs<unet_t, teacher_t> gen(
+          make_unet(student, random_stream(o.seed).split(3)),
+          models::sign_with_pairs_losses<teacher_t, be>({}, idem, flow, denoise, {.pairs = {.pairs = stored}}), {}, g);
+      return train_and_save(gen, o, sample, meta, periodic);
+    }
     models::sign<unet_t, teacher_t> gen(make_unet(student, random_stream(o.seed).split(3)),
                                         models::sign_losses<teacher_t>({}, idem, flow, denoise), {}, g);
     return train_and_save(gen, o, sample, meta, periodic);
