@@ -2,6 +2,10 @@
 // (fixed seeds, test-sized budgets) and the divergence guard.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+
+
 #include "idemgen/data/toy.hpp"
 #include "idemgen/evaluation/mode_coverage.hpp"
 #include "idemgen/evaluation/projection_errors.hpp"
@@ -118,6 +122,37 @@ TEST_CASE("divergence guard: a non-finite step is not applied, state is restored
   CHECK(fcpu::all_finite(gen.net().parameters()));  // no NaN reached the weights
   CHECK(gen.steps() == 30);                          // restored to the last good snapshot
   CHECK(gen.lr_scale() == Approx(0.125));            // halved on each of 3 recoveries
+}
+
+TEST_CASE("divergence guard: a divergence before the first snapshot restores the optimiser to its zero start",
+          "[generator][train]") {
+  // The step-0 snapshot is taken before the optimiser has state; restoring it must clear the
+  // moments the good and the diverged steps left (they once survived, and the huge gradient in
+  // Adam's first moment made every retry diverge whatever the learning rate).
+  models::ign<net_t> gen = guarded_ign();
+  const fcpu::matrix initial = [&] {
+    fcpu::matrix p(gen.net().parameter_count(), 1);
+    fcpu::copy(gen.net().parameters(), p);
+    return p;
+  }();
+  random_stream rng(1);
+  long calls = 0;
+  const auto next = [&](fcpu::view out) {
+    fcpu::fill_normal(out, rng);
+    if (++calls > 2) out[0] = 3e38f;  // two good steps, then non-finite losses
+  };
+  CHECK_THROWS_AS(train::train(gen, 16, next, {.steps = 20, .progress = false, .snapshot_every = 10,
+                                               .max_recoveries = 0}),
+                  numeric_error);
+  CHECK(gen.steps() == 0);
+  CHECK(gen.optimizer().steps() == 0);
+  const auto params = gen.net().parameters();
+  double moved = 0, moments = 0;
+  for (index_t i = 0; i < params.size(); ++i) moved = std::max(moved, std::abs(double(params[i] - initial.data()[i])));
+  for (auto& [name, buffer] : gen.optimizer().named_state())
+    for (index_t i = 0; i < buffer.size(); ++i) moments = std::max(moments, std::abs(double(buffer[i])));
+  CHECK(moved == 0);
+  CHECK(moments == 0);
 }
 
 TEST_CASE("divergence guard: a finite loss that explodes by orders of magnitude is a divergence too",

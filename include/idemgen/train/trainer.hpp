@@ -87,8 +87,13 @@ training_report run(Generator& gen, Step&& step, CouplingSeconds&& coupling_seco
   const auto restore = [&] {
     B::copy(good.params, net.parameters());
     auto named = gen.optimizer().named_state();
-    for (std::size_t k = 0; k < named.size() && k < good.state.size(); ++k)
-      B::copy(good.state[k], named[k].second);
+    // A snapshot taken before the optimiser's first step holds no state (it is allocated then):
+    // its state is zeros, and so must the restored one be — the moments of the steps since,
+    // the diverged one's among them, would otherwise survive the restore.
+    for (std::size_t k = 0; k < named.size(); ++k) {
+      if (k < good.state.size()) B::copy(good.state[k], named[k].second);
+      else B::fill(named[k].second, typename B::scalar(0));
+    }
     gen.set_steps(good.steps);
     gen.optimizer().set_steps(good.optimizer_steps);
   };
