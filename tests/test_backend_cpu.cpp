@@ -88,6 +88,19 @@ TEST_CASE("gemm rejects operands whose shapes do not fit, naming the argument", 
                         Catch::Contains("3x3"));
 }
 
+TEST_CASE("lane_sum adds every term of its range once, whatever the length modulo 8", "[backend]") {
+  // Integers below 2^53 add exactly in double: any missed or repeated term shows.
+  for (index_t begin : {0, 3})
+    for (index_t end : {begin, begin + 1, begin + 7, begin + 8, begin + 9, begin + 1001}) {
+      const double sum = idemgen::detail::lane_sum<double>(begin, end, [](index_t i) { return static_cast<double>(i + 1); });
+      const double expected = static_cast<double>(end * (end + 1) - begin * (begin + 1)) / 2;
+      CHECK(sum == expected);
+    }
+  // A float term accumulates in the accumulator's type.
+  CHECK(idemgen::detail::lane_sum<double>(0, 3, [](index_t) { return 0.1f; }) ==
+        3 * static_cast<double>(0.1f));
+}
+
 TEST_CASE("row and column sums, dot, norms and finiteness match direct loops", "[backend]") {
   using be = backend::cpu<double>;
   matrix x = random_matrix(6, 9, 2);

@@ -22,6 +22,7 @@
 #include "idemgen/backend/cpu_gemm.hpp"
 #include "idemgen/backend/host_matrix.hpp"
 #include "idemgen/core/errors.hpp"
+#include "idemgen/core/lane_sum.hpp"
 #include "idemgen/core/rng.hpp"
 
 namespace idemgen::backend {
@@ -64,21 +65,14 @@ void parallel_chunks(index_t n, index_t grain, Body&& body) {
 #endif
 }
 
-/// Deterministic parallel sum: per-thread partials in double, combined in thread order. Each
-/// thread keeps 8 independent accumulators (a fixed order, so still deterministic): one running
-/// sum is a chain of dependent adds the compiler may not reorder without -ffast-math, 4 cycles
-/// per element; eight lanes vectorise (the gradient norm of a step was 2 % of its time).
+/// Deterministic parallel sum: per-thread partials in double, combined in thread order, each
+/// thread's in lane_sum's 8 accumulators (the gradient norm of a step was 2 % of its time as one
+/// running sum).
 template <class Term>
 double parallel_sum(index_t n, Term&& term) {
   double partial[64] = {};
   parallel_chunks(n, parallel_grain, [&](index_t begin, index_t end, int t) {
-    double lanes[8] = {};
-    index_t i = begin;
-    for (; i + 8 <= end; i += 8)
-      for (int l = 0; l < 8; ++l) lanes[l] += static_cast<double>(term(i + l));
-    for (; i < end; ++i) lanes[0] += static_cast<double>(term(i));
-    partial[t % 64] +=
-        ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    partial[t % 64] += idemgen::detail::lane_sum<double>(begin, end, term);
   });
   double total = 0;
   for (double p : partial) total += p;

@@ -15,6 +15,7 @@
 
 #include "idemgen/core/concepts.hpp"
 #include "idemgen/core/errors.hpp"
+#include "idemgen/core/lane_sum.hpp"
 #include "idemgen/nn/parameters.hpp"
 
 namespace idemgen::nn {
@@ -64,11 +65,13 @@ class group_norm {
     const scalar eps = static_cast<scalar>(eps_);
     B::parallel_for(n * groups, [=] IDEMGEN_HOST_DEVICE(index_t e) {  // e = group + groups · image
       const index_t first = (e % groups) * group_size + (e / groups) * d;
-      scalar mean = 0;
-      for (index_t i = 0; i < group_size; ++i) mean += px[first + i];
-      mean /= scalar(group_size);
-      scalar var = 0;
-      for (index_t i = 0; i < group_size; ++i) var += (px[first + i] - mean) * (px[first + i] - mean);
+      const scalar* group = px + first;
+      const scalar mean =
+          idemgen::detail::lane_sum<scalar>(0, group_size, [=](index_t i) { return group[i]; }) / scalar(group_size);
+      const scalar var = idemgen::detail::lane_sum<scalar>(0, group_size, [=](index_t i) {
+        const scalar deviation = group[i] - mean;
+        return deviation * deviation;
+      });
       const scalar r = scalar(1) / std::sqrt(var / scalar(group_size) + eps);
       rs[e] = r;
       const index_t first_channel = (e % groups) * (group_size / positions);
@@ -116,14 +119,14 @@ class group_norm {
     B::parallel_for(n * groups, [=] IDEMGEN_HOST_DEVICE(index_t e) {
       const index_t first = (e % groups) * group_size + (e / groups) * d;
       const index_t first_channel = (e % groups) * (group_size / positions), channels = group_size / positions;
-      scalar mean_g = 0, mean_gx = 0;
+      scalar mean_g = 0, mean_gx = 0;  // Σ γ_c Σ_p dy and Σ γ_c Σ_p dy x̂, a channel at a time
       for (index_t c = 0; c < channels; ++c) {
         const scalar gamma = g[first_channel + c];
-        for (index_t i = first + c * positions; i < first + (c + 1) * positions; ++i) {
-          const scalar gi = gamma * pdy[i];
-          mean_g += gi;
-          mean_gx += gi * xh[i];
-        }
+        const scalar* channel_dy = pdy + first + c * positions;
+        const scalar* channel_xh = xh + first + c * positions;
+        mean_g += gamma * idemgen::detail::lane_sum<scalar>(0, positions, [=](index_t i) { return channel_dy[i]; });
+        mean_gx += gamma * idemgen::detail::lane_sum<scalar>(
+                               0, positions, [=](index_t i) { return channel_dy[i] * channel_xh[i]; });
       }
       mean_g /= scalar(group_size);
       mean_gx /= scalar(group_size);
