@@ -137,7 +137,7 @@ int write_outputs(const Model& model, const method_entry& method, const data::da
   be::matrix y(2, n);
   for (const auto& [name, list] : table)
     for (int s : list) {
-      if ((name == "multistep" || name == "lines-euler") && s > grid_points) break;
+      if (walks_grid(name) && s > grid_points) break;
       const int e = draw(model, name, s, z, y, seed, nullptr, nullptr, grid_points);
       io::ordered_json row = {{"sampler", name}, {"steps", s}, {"nfe", e}};
       row.update(measure(y, data_a, dataset).json());
@@ -202,8 +202,7 @@ int train_noised(const options& o) {
   // --sampler was checked against the method when the command line was parsed (main.cpp).
   // LMM samples over its teacher's grid: --teacher-steps, or the stored pairs' (read before training).
   const int grid_points = o.method == "lmm" ? lmm_grid_points(o) : 18;
-  if ((sampler == "multistep" || sampler == "lines-euler") && steps > grid_points)
-    usage_error(fmt::format("--sample-steps: {} takes at most the grid's {} points", sampler, grid_points));
+  check_grid_steps("--sample-steps", sampler, steps, grid_points);
   const auto outputs = [&](const auto& model, const trained& t) {
     return write_outputs(model, find_method(o.method), dataset, o.samples, sampler, steps, grid_points, o.seed, o.out,
                          {{"method", o.method}, {"coupling", coupling_of(o)}, {"device", o.device}, {"steps", t.report.steps},
@@ -242,9 +241,7 @@ int sample_noised(const io::safetensors& file, const std::string& checkpoint, in
     usage_error("--sampler: " + sampler + " does not apply to a " + c.method + " checkpoint");
   if (steps <= 0) steps = default_steps(c.method);
   const int grid_points = c.method == "lmm" ? static_cast<int>(integer("teacher_steps")) : 18;
-  if ((sampler == "multistep" || sampler == "lines-euler") && steps > grid_points)  // before anything is written
-    throw invalid_argument("idemgen", "--steps", fmt::format("at most the grid's {} points for {}", grid_points, sampler),
-                           std::to_string(steps));
+  check_grid_steps("--steps", sampler, steps, grid_points);  // before anything is written
   const auto head = [&](bool ema) {
     return io::ordered_json{{"method", c.method}, {"checkpoint", checkpoint}, {"weights", ema ? "ema" : "raw"}};
   };

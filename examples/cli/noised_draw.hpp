@@ -20,6 +20,17 @@
 
 namespace idemgen::cli {
 
+/// LMM's samplers that walk its teacher's grid (multistep, lines-euler) take `steps` NFE over it.
+inline bool walks_grid(const std::string& sampler) { return sampler == "multistep" || sampler == "lines-euler"; }
+
+/// Refuses, naming `option`, more NFE than the teacher's grid has points: checked before anything
+/// is trained or written.
+inline void check_grid_steps(const char* option, const std::string& sampler, int steps, int grid_points) {
+  if (walks_grid(sampler) && steps > grid_points)
+    throw invalid_argument("idemgen", option, fmt::format("at most the grid's {} points for {}", grid_points, sampler),
+                           std::to_string(steps));
+}
+
 /// Draws samples into `out` from unit noise z with sampler `name` and `steps`; returns the NFE.
 /// Denoisers: heun, euler (PF-ODE), stochastic (EDM Alg. 2), sde (reverse SDE), and LMM's
 /// multistep and lines-euler (`steps` = NFE, over the `grid_points`-point Karras grid LMM trained
@@ -30,12 +41,10 @@ int draw(const nn::denoiser<Net, Schedule>& den, const std::string& name, int st
          std::uint64_t seed, std::vector<be::matrix>* trajectory = nullptr, std::vector<double>* times = nullptr,
          int grid_points = 18) {
   const auto& k = den.schedule();
-  if (name == "multistep" || name == "lines-euler") {
+  if (walks_grid(name)) {
     const schedule::karras_grid grid{.sigma_min = k.sigma_min, .sigma_max = k.sigma_max, .rho = k.rho,
                                      .steps = grid_points};
-    if (steps > grid_points)
-      throw invalid_argument("idemgen", "--sample-steps", fmt::format("at most the grid's {} points", grid_points),
-                             std::to_string(steps));
+    check_grid_steps("--sample-steps", name, steps, grid_points);
     const auto set = lines_indices(steps, grid.steps);
     if (times) {
       times->clear();

@@ -86,12 +86,6 @@ int default_image_steps(const std::string& method) {
   return method == "lmm" ? m.default_sample_steps : 18;
 }
 
-/// LMM's sampler steps are NFE over its teacher's grid: at most the grid's points.
-void check_lmm_steps(const char* option, const std::string& sampler, int steps, int grid_points) {
-  if ((sampler == "multistep" || sampler == "lines-euler") && steps > grid_points)
-    throw invalid_argument("idemgen", option, fmt::format("at most the grid's {} points for {}", grid_points, sampler),
-                           std::to_string(steps));
-}
 
 }  // namespace
 
@@ -107,11 +101,11 @@ int train_noised_images(const options& o) {
   const std::shared_ptr<image_teacher> teacher =
       lmm && o.pairs.empty() ? load_image_teacher(o.teacher, train_set.shape) : nullptr;
   const std::shared_ptr<teachers::pair_set<be>> stored =
-      lmm ? read_lmm_pairs(o, train_set.shape.size(), shape_text(train_set.shape)) : nullptr;
+      lmm ? read_teacher_pairs(o, train_set.shape.size(), shape_text(train_set.shape)) : nullptr;
   const int grid_points =
       !lmm ? 18 : stored ? static_cast<int>(train::metadata_integer(stored->metadata, "teacher_steps", o.pairs, 2))
                          : o.teacher_steps;
-  check_lmm_steps("--sample-steps", sampler, steps, grid_points);
+  check_grid_steps("--sample-steps", sampler, steps, grid_points);
   const image_reference reference(o, train_set);
   const models::generator_options g = generator_options_for(o, o.ema < 0 ? 0.999 : o.ema);
   auto meta = coupling_metadata(o);
@@ -193,7 +187,7 @@ int sample_noised_images(const io::safetensors& file, const std::string& checkpo
   if (steps <= 0) steps = default_image_steps(method);
   const int grid_points =
       method == "lmm" ? static_cast<int>(train::metadata_integer(md, "teacher_steps", checkpoint, 2)) : 18;
-  check_lmm_steps("--steps", sampler, steps, grid_points);  // before anything is written
+  check_grid_steps("--steps", sampler, steps, grid_points);  // before anything is written
   const auto write = [&](const auto& model, bool ema) {
     // 250 images at a time: the U-Net's caches for all of --n at once would take gigabytes.
     be::matrix x(c.shape.size(), n), chunk;

@@ -19,7 +19,6 @@
 #include "idemgen/models/lmm.hpp"
 #include "idemgen/nn/mlp.hpp"
 #include "idemgen/teachers/mixture.hpp"
-#include "idemgen/teachers/pair_file.hpp"
 #include "idemgen/train/checkpoint.hpp"
 
 namespace idemgen::cli {
@@ -48,23 +47,6 @@ inline schedule::karras_grid lmm_grid(const options& o, int points,
 inline int lmm_grid_points(const options& o) {
   if (o.pairs.empty()) return o.teacher_steps;
   return static_cast<int>(train::metadata_integer(io::read_safetensors(o.pairs).metadata, "teacher_steps", o.pairs, 2));
-}
-
-/// --pairs (idemgen pairs) for LMM, checked: pairs of dimension `dim` and, for images
-/// (`image_shape` not empty), made by a teacher of images of that shape. Null without --pairs.
-inline std::shared_ptr<teachers::pair_set<be>> read_lmm_pairs(const options& o, index_t dim,
-                                                              const std::string& image_shape) {
-  if (o.pairs.empty()) return nullptr;
-  auto set = std::make_shared<teachers::pair_set<be>>(teachers::read_pairs<be>(o.pairs));
-  const auto shape = set->metadata.find("image_shape");
-  const std::string stored_shape = shape == set->metadata.end() ? "" : shape->second;
-  if (set->dim() != dim || stored_shape != image_shape)
-    throw invalid_argument("idemgen", "--pairs",
-                           image_shape.empty() ? fmt::format("pairs of dimension {}", dim)
-                                               : fmt::format("pairs of {} images", image_shape),
-                           stored_shape.empty() ? fmt::format("pairs of dimension {}", set->dim())
-                                                : fmt::format("pairs of {} images", stored_shape));
-  return set;
 }
 
 /// LMM (LMM eq. 3 over teacher-ODE pairs, RAdam as LMM Table 6) over any denoiser network, on the
@@ -129,7 +111,7 @@ trained train_noised_on(const options& o, const noised_config& c, const host_sam
   nn::denoiser<mlp_t> den(std::move(net), make_karras(c.sigma_data));
   if (o.method == "lmm") {  // CPU only (main.cpp refuses --device cuda): the teacher runs on the host
     if constexpr (std::is_same_v<B, be>) {
-      return train_lmm(std::move(den), o, g, sample, std::move(meta), read_lmm_pairs(o, 2, ""),
+      return train_lmm(std::move(den), o, g, sample, std::move(meta), read_teacher_pairs(o, 2, ""),
                        [&](auto use) { return with_chosen_teacher(o, use); });
     } else {
       throw invalid_argument("idemgen", "--device", "cpu for --method lmm", "cuda");

@@ -62,12 +62,7 @@ trained train_sign(Net net, const options& o, models::generator_options g, const
                                                                                 losses_t({}, idem, flow, denoise), {}, g);
         return train_and_save(gen, o, sample, meta);
       }
-      // The regression pairs' x_T must be f's source: the same σ_max.
-      auto set = std::make_shared<teachers::pair_set<be>>(teachers::read_pairs<be>(o.pairs));
-      const double pair_sigma_max = train::metadata_real(set->metadata, "sigma_max", o.pairs, 0);
-      if (set->dim() != 2 || std::abs(pair_sigma_max - o.sigma_max) > 1e-9 * o.sigma_max)
-        throw invalid_argument("idemgen", "--pairs", fmt::format("pairs of dimension 2 from sigma_max {}", o.sigma_max),
-                               fmt::format("dimension {}, sigma_max {}", set->dim(), pair_sigma_max));
+      auto set = read_sign_pairs(o, 2, "");
       meta.emplace_back("pairs", o.pairs);
       using reg_t = losses::teacher_regression<be>;
       using losses_t =

@@ -29,13 +29,7 @@ int train_sign_images(const options& o) {
   const double source_scale = o.sigma_max;
   // The teacher is read and checked (a diffusion or cdm checkpoint of these images) first.
   std::shared_ptr<image_teacher> teacher = o.teacher == "empirical" ? nullptr : load_image_teacher(o.teacher, shape);
-  const std::shared_ptr<teachers::pair_set<be>> stored = read_lmm_pairs(o, shape.size(), shape_text(shape));
-  if (stored) {  // the regression pairs' x_T must be f's source: the same σ_max
-    const double pair_sigma_max = train::metadata_real(stored->metadata, "sigma_max", o.pairs, 0);
-    if (std::abs(pair_sigma_max - o.sigma_max) > 1e-9 * o.sigma_max)
-      throw invalid_argument("idemgen", "--pairs", fmt::format("pairs from sigma_max {}", o.sigma_max),
-                             fmt::format("sigma_max {}", pair_sigma_max));
-  }
+  const std::shared_ptr<teachers::pair_set<be>> stored = read_sign_pairs(o, shape.size(), shape_text(shape));
   unet_t host = make_unet(student, random_stream(0));
   be::matrix source;
   const host_sampler sample = [&](const std::vector<float>& parameters, be::const_view z, be::view out) {

@@ -3,14 +3,18 @@
 // analytic denoiser of a mixture dataset), or a trained diffusion/CDM checkpoint; and reflow's
 // previous flow (--from, an fm checkpoint).
 
+#include <cmath>
 #include <memory>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "cli/noised_net.hpp"
 #include "idemgen/evaluation/mixture_denoiser.hpp"
 #include "idemgen/nn/denoiser.hpp"
 #include "idemgen/nn/velocity.hpp"
 #include "idemgen/teachers/mixture.hpp"
+#include "idemgen/teachers/pair_file.hpp"
 #include "idemgen/train/checkpoint.hpp"
 
 namespace idemgen::cli {
@@ -84,6 +88,37 @@ auto with_chosen_teacher(const options& o, Use use) {
   const data::toy t = teacher_dataset(o);
   using mixture_t = evaluation::mixture_denoiser<be>;
   return use(std::make_shared<mixture_t>(*teachers::exact_denoiser<be>(t)), "mixture:" + std::string(data::to_string(t)));
+}
+
+/// --pairs (idemgen pairs) of a teacher's ODE, for LMM's training and SIGN's regression term,
+/// checked: pairs of dimension `dim` and, for images (`image_shape` not empty), made by a teacher
+/// of images of that shape. Null without --pairs.
+inline std::shared_ptr<teachers::pair_set<be>> read_teacher_pairs(const options& o, index_t dim,
+                                                                  const std::string& image_shape) {
+  if (o.pairs.empty()) return nullptr;
+  auto set = std::make_shared<teachers::pair_set<be>>(teachers::read_pairs<be>(o.pairs));
+  const auto shape = set->metadata.find("image_shape");
+  const std::string stored_shape = shape == set->metadata.end() ? "" : shape->second;
+  if (set->dim() != dim || stored_shape != image_shape)
+    throw invalid_argument("idemgen", "--pairs",
+                           image_shape.empty() ? fmt::format("pairs of dimension {}", dim)
+                                               : fmt::format("pairs of {} images", image_shape),
+                           stored_shape.empty() ? fmt::format("pairs of dimension {}", set->dim())
+                                                : fmt::format("pairs of {} images", stored_shape));
+  return set;
+}
+
+/// SIGN's regression pairs (SIGN eq. 12): as read_teacher_pairs, and their x_T must be f's
+/// source, so the ODE that made them started at --sigma-max.
+inline std::shared_ptr<teachers::pair_set<be>> read_sign_pairs(const options& o, index_t dim,
+                                                               const std::string& image_shape) {
+  auto set = read_teacher_pairs(o, dim, image_shape);
+  if (!set) return set;
+  const double pair_sigma_max = train::metadata_real(set->metadata, "sigma_max", o.pairs, 0);
+  if (std::abs(pair_sigma_max - o.sigma_max) > 1e-9 * o.sigma_max)
+    throw invalid_argument("idemgen", "--pairs", fmt::format("pairs from sigma_max {}", o.sigma_max),
+                           fmt::format("sigma_max {}", pair_sigma_max));
+  return set;
 }
 
 }  // namespace idemgen::cli
