@@ -18,6 +18,7 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev nlohmann-json3-dev libboost-program-options-dev
           libstb-dev catch2 libbenchmark-dev zlib1g-dev libopenblas-openmp-dev
+          libdnnl-dev  # oneDNN: conv2d's direct convolution on the CPU (backend/cpu_dnnl_conv.hpp)
           dataset-fashion-mnist  # data::fashion_mnist_directory(): the image examples and their tests
           python3  # the coupling benchmark's driver (its CTest test) and the main job's summary
           clang libclang-rt-14-dev  # the libFuzzer harnesses of the readers (tests/fuzz/)

@@ -124,6 +124,43 @@ TEST_CASE("a conditioned resmlp training step allocates nothing", "[allocations]
   CHECK(allocations_in_steady_state(net, opt, 256, 2) == 0);
 }
 
+TEST_CASE("a conditioned unet training step allocates nothing on the im2col path", "[allocations]") {
+  nn::unet<be> net({.channels_in = 1, .height = 8, .width = 8, .channels = {16, 32}, .groups = 4, .embedding_width = 16,
+                    .cond = {.dim = 4, .kind = nn::embedding_kind::fourier, .fourier_scale = 1, .seed = 3}},
+                   0);
+  optim::adamw<be> opt;
+#if defined(IDEMGEN_USE_DNNL)
+  const bool saved = backend::dnnl_conv::enabled();
+  backend::dnnl_conv::set_enabled(false);
+#endif
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    CHECK(allocations_in_steady_state(net, opt, 32, threads) == 0);
+  }
+#if defined(IDEMGEN_USE_DNNL)
+  backend::dnnl_conv::set_enabled(saved);
+#endif
+}
+
+#if defined(IDEMGEN_USE_DNNL)
+// oneDNN 2.6 builds a map of its arguments on every primitive call (its exec_args_t), so its
+// calls allocate: a fixed number a step. Our plans (buffers, scratchpads) are made once.
+TEST_CASE("on oneDNN, a unet training step allocates only oneDNN's per-call argument maps, the same count every step",
+          "[allocations]") {
+  nn::unet<be> net({.channels_in = 1, .height = 8, .width = 8, .channels = {16, 32}, .groups = 4, .embedding_width = 16,
+                    .cond = {.dim = 4, .kind = nn::embedding_kind::fourier, .fourier_scale = 1, .seed = 3}},
+                   0);
+  optim::adamw<be> opt;
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    const long first = allocations_in_steady_state(net, opt, 32, threads);
+    const long second = allocations_in_steady_state(net, opt, 32, threads);
+    CHECK(first > 0);  // the oneDNN path ran
+    CHECK(second == first);
+  }
+}
+#endif
+
 template <class Generator>
 long generator_allocations(Generator& gen) {
   be::set_num_threads(2);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -21,6 +22,12 @@
 
 #include "idemgen/backend/cpu_gemm.hpp"
 #include "idemgen/backend/cpu_parallel.hpp"
+// oneDNN's C++ header crashes nvcc 13's front end (an internal assertion): translation units
+// nvcc compiles see no direct convolution. None of them instantiates nn::conv2d on the CPU.
+#if defined(IDEMGEN_USE_DNNL) && !defined(__CUDACC__)
+#define IDEMGEN_CPU_DIRECT_CONV 1
+#include "idemgen/backend/cpu_dnnl_conv.hpp"
+#endif
 #include "idemgen/backend/host_matrix.hpp"
 #include "idemgen/core/errors.hpp"
 #include "idemgen/core/rng.hpp"
@@ -37,6 +44,10 @@ struct cpu {
   using const_index_view = matrix_view<const index_t, host_space>;
   using matrix = host_matrix<Scalar>;
   using index_matrix = host_matrix<index_t>;
+#if defined(IDEMGEN_CPU_DIRECT_CONV)
+  /// nn::conv2d's oneDNN path (an optional capability; float only: oneDNN has no f64 convolution).
+  using direct_conv_slot = std::conditional_t<std::is_same_v<Scalar, float>, dnnl_conv::slot, void>;
+#endif
 
   static constexpr const char* name = "cpu";
 

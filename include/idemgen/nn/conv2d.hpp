@@ -12,10 +12,15 @@
 // Backward: dW += dYᵀ · patches, db += Σ_p dY, d(patches) = dY · W, added back onto the input
 // pixels (col2im) one input channel per thread, so no two threads write one value.
 //
+// Where the backend has a direct convolution (backend::cpu<float> with oneDNN,
+// backend/cpu_dnnl_conv.hpp) and it applies to the shape, forward and backward go through it
+// instead: the same function, another summation order.
+//
 // Initialisation follows nn.Conv2d: W, b ~ U(−1/√fan_in, 1/√fan_in), fan_in = C·k·k.
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -25,6 +30,20 @@
 #include "idemgen/nn/parameters.hpp"
 
 namespace idemgen::nn {
+
+namespace detail {
+/// The backend's direct-convolution slot (B::direct_conv_slot), or none.
+struct no_direct_conv {};
+template <class B>
+struct direct_conv_of {
+  using type = no_direct_conv;
+};
+template <class B>
+  requires requires { typename B::direct_conv_slot; } && (!std::is_void_v<typename B::direct_conv_slot>)
+struct direct_conv_of<B> {
+  using type = typename B::direct_conv_slot;
+};
+}  // namespace detail
 
 struct conv2d_shape {
   index_t in_channels = 1, height = 0, width = 0;
@@ -53,6 +72,7 @@ class conv2d {
     typename B::matrix patches;     // P × K, one image's im2col (reused image by image)
     typename B::matrix bias_sums;   // 1 × O, one image's Σ_p dY
     typename B::matrix phases;      // stride > 1: de-interleaved input rows (im2col, col2im)
+    typename detail::direct_conv_of<B>::type direct;  // the backend's direct convolution, if any
     const_view output() const { return y.size() > 0 ? const_view(y) : const_view(z); }
   };
 
@@ -88,15 +108,17 @@ class conv2d {
     const index_t n = x.cols(), positions = out_positions(), outs = shape_.out_channels;
     c.x = x;
     c.z.resize(out_dim(), n);
-    c.patches.resize(positions, shape_.patch_size());
     const const_view weight(params + weight_, outs, shape_.patch_size());
     const scalar* bias = params + bias_;
-    for (index_t j = 0; j < n; ++j) {
-      im2col(x.data() + j * in_dim(), c.patches, c.phases);
-      const view z_image(c.z.data() + j * out_dim(), positions, outs);
-      scalar* z = z_image.data();
-      B::parallel_for_2d(positions, outs, [=] IDEMGEN_HOST_DEVICE(index_t p, index_t o) { z[p + o * positions] = bias[o]; });
-      B::gemm(transpose::no, transpose::yes, scalar(1), c.patches, weight, scalar(1), z_image);
+    if (!direct_forward(x, weight.data(), bias, c)) {
+      c.patches.resize(positions, shape_.patch_size());
+      for (index_t j = 0; j < n; ++j) {
+        im2col(x.data() + j * in_dim(), c.patches, c.phases);
+        const view z_image(c.z.data() + j * out_dim(), positions, outs);
+        scalar* z = z_image.data();
+        B::parallel_for_2d(positions, outs, [=] IDEMGEN_HOST_DEVICE(index_t p, index_t o) { z[p + o * positions] = bias[o]; });
+        B::gemm(transpose::no, transpose::yes, scalar(1), c.patches, weight, scalar(1), z_image);
+      }
     }
     if (act_.kind == activation::identity) {
       c.y.resize(0, 0);
@@ -124,6 +146,7 @@ class conv2d {
       dz = c.dz;
     }
     const const_view weight(params + weight_, outs, shape_.patch_size());
+    if (direct_backward(c, dz, weight.data(), grads, dx)) return;
     c.bias_sums.resize(1, outs);
     for (index_t j = 0; j < n; ++j) {
       const const_view dz_image(dz.data() + j * out_dim(), positions, outs);
@@ -143,6 +166,31 @@ class conv2d {
   }
 
  private:
+  static constexpr bool has_direct = !std::is_same_v<typename detail::direct_conv_of<B>::type, detail::no_direct_conv>;
+
+  /// z = W ⋆ x + b through the backend's direct convolution, where it has one for this shape
+  /// and batch; false: the im2col path's to do.
+  bool direct_forward(const_view x, const scalar* weight, const scalar* bias, cache& c) const {
+    if constexpr (has_direct) {
+      if (auto* plan = c.direct.get(shape_, x.cols())) {
+        plan->forward(x.data(), weight, bias, c.z.data());
+        return true;
+      }
+    }
+    return false;
+  }
+  /// The backward of direct_forward (the same plan): false where the im2col path ran forward.
+  bool direct_backward(cache& c, const_view dz, const scalar* weight, scalar* grads, view dx) const {
+    if constexpr (has_direct) {
+      if (auto* plan = c.direct.get(shape_, dz.cols())) {
+        plan->backward(dz.data(), weight, grads == nullptr ? nullptr : grads + weight_,
+                       grads == nullptr ? nullptr : grads + bias_, dx.empty() ? nullptr : dx.data());
+        return true;
+      }
+    }
+    return false;
+  }
+
   index_t out_positions() const { return shape_.out_height() * shape_.out_width(); }
 
   /// The output positions o in [0, outs) whose input coordinate o·s − pad + kernel_offset lies
