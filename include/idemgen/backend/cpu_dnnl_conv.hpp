@@ -5,10 +5,10 @@
 // by CMake when libdnnl-dev is found).
 //
 // Why: conv2d's own path, im2col + one GEMM per image, runs OpenBLAS's kernel
-// at O = 32–64 output channels, about half of the FMA peak, plus the
-// im2col/col2im passes around it. oneDNN's JIT kernels work on channel-blocked
-// layouts (nChw16c) and measured ~1.5x faster on the U-Net's shapes, reorders
-// to and from our layout included (docs/PERFORMANCE.md, "oneDNN").
+// with O = 32–64 output channels as GEMM's narrow side, plus the im2col/col2im
+// passes around it. oneDNN's JIT kernels work on channel-blocked layouts
+// (nChw16c) and measured faster on the image networks' shapes, reorders to and
+// from our layout included (docs/PERFORMANCE.md, "conv2d on oneDNN").
 //
 // Layouts: our images are the batch's columns in CHW order, i.e. NCHW; a conv2d
 // weight is an O × C·k·k column-major block (o fastest: IHWO); the bias is O
@@ -63,9 +63,9 @@ struct geometry {
   bool operator==(const geometry &) const = default;
 };
 
-/// The convolutions oneDNN's path takes: 16 channels or more on both sides. The
-/// stem (1 input channel) and the head (1 output channel) measured slower
-/// through oneDNN than as im2col + GEMM (docs/PERFORMANCE.md, "oneDNN").
+/// The convolutions oneDNN's path takes: 16 channels or more on both sides. With
+/// the stem (1 input channel) and the head (1 output channel) on oneDNN too, the
+/// conv_net step was slower (docs/PERFORMANCE.md, "conv2d on oneDNN").
 inline bool applies(const geometry &g) { return enabled() && g.in_channels >= 16 && g.out_channels >= 16; }
 
 inline dnnl::engine &cpu_engine() {
