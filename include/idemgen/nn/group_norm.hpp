@@ -28,7 +28,7 @@ class group_norm {
   using const_view = typename B::const_view;
 
   struct cache {
-    typename B::matrix xhat, y, rstd, work, position_sums;
+    typename B::matrix xhat, y, rstd, position_sums;  // position_sums: backward's per-image channel sums
     const_view output() const { return y; }
   };
 
@@ -88,46 +88,36 @@ class group_norm {
 
   /// dγ_c = Σ dy ⊙ x̂ and dβ_c = Σ dy over the batch and the channel's positions;
   /// dx = r (ĝ − mean(ĝ) − x̂ mean(ĝ ⊙ x̂)) over each group, ĝ = γ_c dy.
+  /// One pass over dy and x̂ gives each channel's Σ_p dy and Σ_p dy x̂ of each image: dx needs
+  /// them per group, dγ and dβ sum them over the images (in image order, after the pass).
   void backward(const scalar* params, cache& c, const_view dy, scalar* grads, view dx) const {
     const index_t d = features(), n = c.xhat.cols(), groups = groups_, group_size = d / groups_, positions = positions_;
+    const index_t channels_total = channels_;
     const scalar* pdy = dy.data();
     const scalar* xh = c.xhat.data();
-    if (grads != nullptr) {
-      c.work.resize(d, n);
-      c.position_sums.resize(d, 2);
-      scalar* w = c.work.data();
-      B::parallel_for(c.work.size(), [=] IDEMGEN_HOST_DEVICE(index_t e) { w[e] = pdy[e] * xh[e]; });
-      B::row_sums(c.work, view(c.position_sums.data(), d, 1), scalar(1), scalar(0));
-      B::row_sums(dy, view(c.position_sums.data() + d, d, 1), scalar(1), scalar(0));
-      const scalar* sums = c.position_sums.data();
-      scalar* dgamma = grads + gamma_;
-      scalar* dbeta = grads + beta_;
-      B::parallel_for(channels_, [=] IDEMGEN_HOST_DEVICE(index_t channel) {
-        scalar sum_gamma = 0, sum_beta = 0;
-        for (index_t p = 0; p < positions; ++p) {
-          sum_gamma += sums[channel * positions + p];
-          sum_beta += sums[d + channel * positions + p];
-        }
-        dgamma[channel] += sum_gamma;
-        dbeta[channel] += sum_beta;
-      });
-    }
-    if (dx.empty()) return;
     const scalar* g = params + gamma_;
     const scalar* rs = c.rstd.data();
-    scalar* pdx = dx.data();
+    c.position_sums.resize(channels_total, 2 * n);  // [Σ_p dy | Σ_p dy x̂], a column an image
+    scalar* sum_dy = c.position_sums.data();
+    scalar* sum_dy_xh = sum_dy + channels_total * n;
+    scalar* pdx = dx.empty() ? nullptr : dx.data();
     B::parallel_for(n * groups, [=] IDEMGEN_HOST_DEVICE(index_t e) {
-      const index_t first = (e % groups) * group_size + (e / groups) * d;
+      const index_t image = e / groups, first = (e % groups) * group_size + image * d;
       const index_t first_channel = (e % groups) * (group_size / positions), channels = group_size / positions;
       scalar mean_g = 0, mean_gx = 0;  // Σ γ_c Σ_p dy and Σ γ_c Σ_p dy x̂, a channel at a time
       for (index_t c = 0; c < channels; ++c) {
         const scalar gamma = g[first_channel + c];
         const scalar* channel_dy = pdy + first + c * positions;
         const scalar* channel_xh = xh + first + c * positions;
-        mean_g += gamma * idemgen::detail::lane_sum<scalar>(0, positions, [=](index_t i) { return channel_dy[i]; });
-        mean_gx += gamma * idemgen::detail::lane_sum<scalar>(
-                               0, positions, [=](index_t i) { return channel_dy[i] * channel_xh[i]; });
+        const scalar s_dy = idemgen::detail::lane_sum<scalar>(0, positions, [=](index_t i) { return channel_dy[i]; });
+        const scalar s_dy_xh = idemgen::detail::lane_sum<scalar>(
+            0, positions, [=](index_t i) { return channel_dy[i] * channel_xh[i]; });
+        sum_dy[first_channel + c + image * channels_total] = s_dy;
+        sum_dy_xh[first_channel + c + image * channels_total] = s_dy_xh;
+        mean_g += gamma * s_dy;
+        mean_gx += gamma * s_dy_xh;
       }
+      if (pdx == nullptr) return;
       mean_g /= scalar(group_size);
       mean_gx /= scalar(group_size);
       for (index_t c = 0; c < channels; ++c) {
@@ -135,6 +125,18 @@ class group_norm {
         for (index_t i = first + c * positions; i < first + (c + 1) * positions; ++i)
           pdx[i] = rs[e] * (gamma * pdy[i] - mean_g - xh[i] * mean_gx);
       }
+    });
+    if (grads == nullptr) return;
+    scalar* dgamma = grads + gamma_;
+    scalar* dbeta = grads + beta_;
+    B::parallel_for(channels_total, [=] IDEMGEN_HOST_DEVICE(index_t channel) {
+      scalar total_dy_xh = 0, total_dy = 0;
+      for (index_t j = 0; j < n; ++j) {
+        total_dy_xh += sum_dy_xh[channel + j * channels_total];
+        total_dy += sum_dy[channel + j * channels_total];
+      }
+      dgamma[channel] += total_dy_xh;
+      dbeta[channel] += total_dy;
     });
   }
 
