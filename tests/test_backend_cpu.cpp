@@ -50,7 +50,7 @@ TEMPLATE_TEST_CASE("gemm computes alpha op(A) op(B) + beta C for all four transp
         }
 }
 
-TEMPLATE_TEST_CASE("silu_values (Eigen's vectorised exp) equals z / (1 + exp(-z)) to a few ulp, 0 below the cutoff",
+TEMPLATE_TEST_CASE("silu_values (Eigen's vectorised exp) equals z / (1 + exp(-z)) to a few ulp, 0 below the cutoff, the same bits at any alignment",
                    "[backend]", float, double) {
   using S = TestType;
   using be = backend::cpu<S>;
@@ -76,6 +76,12 @@ TEMPLATE_TEST_CASE("silu_values (Eigen's vectorised exp) equals z / (1 + exp(-z)
   std::vector<S> via_layer(z.size());
   nn::apply_activation<be>(nn::act::silu{}, z.data(), via_layer.data(), static_cast<index_t>(z.size()));
   CHECK(via_layer == y);
+  // The same bits wherever the buffers lie and however many threads split them.
+  std::vector<S> shifted_in(z.size() + 3), shifted_out(z.size() + 5);
+  std::copy(z.begin(), z.end(), shifted_in.begin() + 3);
+  threads_scope one_thread(1);
+  be::silu_values(shifted_in.data() + 3, shifted_out.data() + 5, static_cast<index_t>(z.size()), cutoff);
+  CHECK(std::vector<S>(shifted_out.begin() + 5, shifted_out.end()) == y);
 }
 
 TEST_CASE("gemm rejects operands whose shapes do not fit, naming the argument", "[backend]") {

@@ -144,11 +144,27 @@ struct cpu {
   /// y = z·σ(z) = z / (1 + e^{−z}) (SiLU) for n values, 0 where z < cutoff, with Eigen's
   /// vectorised exp: an optional capability nn::apply_activation uses where a backend has it
   /// (std::exp in a loop stays one libm call a value without -ffast-math).
+  /// Eigen's packet exp on full packets, the tail through one zero-padded packet: every value
+  /// goes through the same instructions, so the result does not depend on where the buffers lie
+  /// (an Eigen array expression peels unaligned heads off to scalar std::exp: other bits), and
+  /// none through a libm call (Eigen 3.4's select() is not vectorised: one expf a value).
   static void silu_values(const Scalar* z, Scalar* y, index_t n, Scalar cutoff) {
+    namespace ei = Eigen::internal;
+    using packet = typename ei::packet_traits<Scalar>::type;
+    constexpr index_t width = ei::unpacket_traits<packet>::size;
+    const auto silu = [cutoff](const packet& v) {
+      const packet cut = ei::pset1<packet>(cutoff), one = ei::pset1<packet>(Scalar(1));
+      const packet value = ei::pdiv(v, ei::padd(one, ei::pexp(ei::pnegate(ei::pmax(v, cut)))));
+      return ei::pselect(ei::pcmp_lt(v, cut), ei::pset1<packet>(Scalar(0)), value);
+    };
     detail::parallel_chunks(n, detail::parallel_grain, [&](index_t begin, index_t end, int) {
-      const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> in(z + begin, end - begin);
-      Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> out(y + begin, end - begin);
-      out = (in < cutoff).select(Scalar(0), in / (Scalar(1) + (-in).exp()));
+      index_t e = begin;
+      for (; e + width <= end; e += width) ei::pstoreu(y + e, silu(ei::ploadu<packet>(z + e)));
+      if (e == end) return;
+      Scalar tail[width] = {};
+      for (index_t k = 0; k < end - e; ++k) tail[k] = z[e + k];
+      ei::pstoreu(tail, silu(ei::ploadu<packet>(tail)));
+      for (index_t k = 0; k < end - e; ++k) y[e + k] = tail[k];
     });
   }
   /// out(j) = Σ_i x(i, j): one value per column (per-sample reductions). out: 1 × cols.
