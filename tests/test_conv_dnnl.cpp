@@ -5,6 +5,8 @@
 // The im2col path is itself checked against finite differences in double
 // (test_layers.cpp). Built only where oneDNN is (tests/CMakeLists.txt).
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -34,7 +36,7 @@ struct conv_results {
 std::vector<float> values(be::const_view m) { return {m.data(), m.data() + m.size()}; }
 
 /// ‖a − b‖ / ‖b‖.
-double relative_difference(const std::vector<float> &a, const std::vector<float> &b) {
+double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
   double diff = 0, norm = 0;
   for (std::size_t i = 0; i < b.size(); ++i) {
     diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
@@ -45,8 +47,8 @@ double relative_difference(const std::vector<float> &a, const std::vector<float>
 
 /// One forward and backward of `conv` at `params` on x (the cache reused, as a
 /// network does).
-conv_results run(const nn::conv2d<be> &conv, const be::matrix &params, const be::matrix &x, const be::matrix &dy,
-                 typename nn::conv2d<be>::cache &c) {
+conv_results run(const nn::conv2d<be>& conv, const be::matrix& params, const be::matrix& x, const be::matrix& dy,
+                 typename nn::conv2d<be>::cache& c) {
   conv_results r;
   r.y = values(conv.forward(params.data(), x, c));
   be::matrix grads(params.rows(), 1), dx(x.rows(), x.cols());
@@ -57,7 +59,7 @@ conv_results run(const nn::conv2d<be> &conv, const be::matrix &params, const be:
   return r;
 }
 
-void check_close(const conv_results &a, const conv_results &b) {
+void check_close(const conv_results& a, const conv_results& b) {
   CHECK(a.y.size() == b.y.size());
   CHECK(relative_difference(a.y, b.y) < 2e-6);
   CHECK(relative_difference(a.grads, b.grads) < 2e-6);
@@ -73,7 +75,7 @@ TEST_CASE(
       {.in_channels = 16, .height = 9, .width = 7, .out_channels = 32, .kernel = 3, .stride = 1, .padding = 1},
       {.in_channels = 16, .height = 8, .width = 8, .out_channels = 16, .kernel = 4, .stride = 2, .padding = 1},
       {.in_channels = 32, .height = 5, .width = 6, .out_channels = 16, .kernel = 3, .stride = 1, .padding = 0}};
-  for (const auto &shape : shapes) {
+  for (const auto& shape : shapes) {
     for (auto kind : {nn::activation::identity, nn::activation::silu}) {
       CAPTURE(shape.in_channels, shape.out_channels, shape.kernel, shape.stride, shape.padding, nn::to_string(kind));
       nn::parameter_layout layout;
@@ -134,7 +136,7 @@ TEST_CASE(
   for (int t = 0; t < 2; ++t)
     shard[static_cast<std::size_t>(t)] = run(conv, params, x, dy, caches[static_cast<std::size_t>(t)]);
   be::set_num_threads(saved);
-  for (const auto &r : shard) check_close(r, reference);
+  for (const auto& r : shard) check_close(r, reference);
 }
 
 TEST_CASE(

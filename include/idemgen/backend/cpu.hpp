@@ -151,7 +151,7 @@ struct cpu {
   static void silu_values(const Scalar* z, Scalar* y, index_t n, Scalar cutoff) {
     namespace ei = Eigen::internal;
     using packet = typename ei::packet_traits<Scalar>::type;
-    constexpr index_t width = ei::unpacket_traits<packet>::size;
+    constexpr index_t width = ei::packet_traits<Scalar>::size;
     const auto silu = [cutoff](const packet& v) {
       const packet cut = ei::pset1<packet>(cutoff), one = ei::pset1<packet>(Scalar(1));
       const packet value = ei::pdiv(v, ei::padd(one, ei::pexp(ei::pnegate(ei::pmax(v, cut)))));

@@ -26,12 +26,13 @@
 // IDEMGEN_CONV=im2col in the environment (or set_enabled(false)) keeps every
 // conv2d on the im2col path: the A/B of the benches.
 
+#include <algorithm>
 #include <cstdlib>
-#include <cstring>
-#include <dnnl.hpp>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <dnnl.hpp>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -42,15 +43,14 @@
 
 namespace idemgen::backend::dnnl_conv {
 
-inline bool &enabled_flag() {
+inline bool& enabled_flag() {
   static bool on = [] {
-    const char *v = std::getenv("IDEMGEN_CONV");
+    const char* v = std::getenv("IDEMGEN_CONV");
     return v == nullptr || std::string(v) != "im2col";
   }();
   return on;
 }
-/// Whether conv2d takes oneDNN's path (default yes; IDEMGEN_CONV=im2col says
-/// no).
+/// Whether conv2d takes oneDNN's path (default yes; IDEMGEN_CONV=im2col: no).
 inline bool enabled() { return enabled_flag(); }
 inline void set_enabled(bool on) { enabled_flag() = on; }
 
@@ -60,15 +60,15 @@ struct geometry {
   int threads = 1;
   index_t out_height() const { return (height + 2 * padding - kernel) / stride + 1; }
   index_t out_width() const { return (width + 2 * padding - kernel) / stride + 1; }
-  bool operator==(const geometry &) const = default;
+  bool operator==(const geometry&) const = default;
 };
 
 /// The convolutions oneDNN's path takes: 16 channels or more on both sides. With
 /// the stem (1 input channel) and the head (1 output channel) on oneDNN too, the
 /// conv_net step was slower (docs/PERFORMANCE.md, "conv2d on oneDNN").
-inline bool applies(const geometry &g) { return enabled() && g.in_channels >= 16 && g.out_channels >= 16; }
+inline bool applies(const geometry& g) { return enabled() && g.in_channels >= 16 && g.out_channels >= 16; }
 
-inline dnnl::engine &cpu_engine() {
+inline dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
 }
@@ -95,8 +95,8 @@ class thread_count_scope {
     if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
 #endif
   }
-  thread_count_scope(const thread_count_scope &) = delete;
-  thread_count_scope &operator=(const thread_count_scope &) = delete;
+  thread_count_scope(const thread_count_scope&) = delete;
+  thread_count_scope& operator=(const thread_count_scope&) = delete;
 
  private:
   int saved_ = 1;
@@ -108,7 +108,7 @@ class thread_count_scope {
 class staged {
  public:
   staged() = default;
-  staged(const dnnl::memory::desc &plain, const dnnl::memory::desc &chosen_desc)
+  staged(const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen_desc)
       : user_(plain, cpu_engine(), DNNL_MEMORY_NONE), reordered_(!(plain == chosen_desc)) {
     if (!reordered_) {
       chosen_ = user_;
@@ -119,20 +119,20 @@ class staged {
     to_user_ = dnnl::reorder(chosen_, user_);
   }
   /// An input: `data` in the chosen layout.
-  const dnnl::memory &in(dnnl::stream &s, const float *data) {
-    user_.set_data_handle(const_cast<float *>(data));
+  const dnnl::memory& in(dnnl::stream& s, const float* data) {
+    user_.set_data_handle(const_cast<float*>(data));
     if (reordered_) to_chosen_.execute(s, user_, chosen_);
     return chosen_;
   }
   /// An output the primitive writes: call finish(s) after it ran.
-  const dnnl::memory &out(float *data) {
+  const dnnl::memory& out(float* data) {
     user_.set_data_handle(data);
     return chosen_;
   }
-  void finish(dnnl::stream &s) {
+  void finish(dnnl::stream& s) {
     if (reordered_) to_user_.execute(s, chosen_, user_);
   }
-  const dnnl::memory &chosen() const { return chosen_; }
+  const dnnl::memory& chosen() const { return chosen_; }
 
  private:
   dnnl::memory user_, chosen_;
@@ -142,7 +142,7 @@ class staged {
 
 class plan {
  public:
-  explicit plan(const geometry &g) : shape_(g), stream_(cpu_engine()) {
+  explicit plan(const geometry& g) : shape_(g), stream_(cpu_engine()) {
     const thread_count_scope threads(g.threads);
     using dnnl::memory;
     using tag = memory::format_tag;
@@ -197,16 +197,16 @@ class plan {
     weights_scratch_ = memory(weights_pd.scratchpad_desc(), cpu_engine(), scratchpad_.data());
   }
 
-  const geometry &shape() const { return shape_; }
+  const geometry& shape() const { return shape_; }
 
   /// z = W ⋆ x + b: x (batch images, NCHW), weight [O, C·k·k], bias O values, z
   /// (NCHW).
-  void forward(const float *x, const float *weight, const float *bias, float *z) {
+  void forward(const float* x, const float* weight, const float* bias, float* z) {
     const thread_count_scope threads(shape_.threads);
     x_ = x;
-    const dnnl::memory &src = src_.in(stream_, x);
-    const dnnl::memory &weights = forward_weights_.in(stream_, weight);
-    bias_.set_data_handle(const_cast<float *>(bias));
+    const dnnl::memory& src = src_.in(stream_, x);
+    const dnnl::memory& weights = forward_weights_.in(stream_, weight);
+    bias_.set_data_handle(const_cast<float*>(bias));
     forward_.execute(stream_, {{DNNL_ARG_SRC, src},
                                {DNNL_ARG_WEIGHTS, weights},
                                {DNNL_ARG_BIAS, bias_},
@@ -219,12 +219,12 @@ class plan {
   /// After forward(x, …): given dz = dL/dz, adds dL/dW and dL/db into
   /// weight_grads and bias_grads (skipped when weight_grads is null) and writes
   /// dL/dx into dx (skipped when dx is null).
-  void backward(const float *dz, const float *weight, float *weight_grads, float *bias_grads, float *dx) {
+  void backward(const float* dz, const float* weight, float* weight_grads, float* bias_grads, float* dx) {
     const thread_count_scope threads(shape_.threads);
-    const dnnl::memory &diff_dst = data_diff_dst_.in(stream_, dz);
+    const dnnl::memory& diff_dst = data_diff_dst_.in(stream_, dz);
     if (weight_grads != nullptr) {
-      const dnnl::memory &src = weights_src_same_ ? src_.chosen() : weights_src_.in(stream_, x_);
-      const dnnl::memory &weights_diff_dst = weights_diff_dst_same_ ? diff_dst : weights_diff_dst_.in(stream_, dz);
+      const dnnl::memory& src = weights_src_same_ ? src_.chosen() : weights_src_.in(stream_, x_);
+      const dnnl::memory& weights_diff_dst = weights_diff_dst_same_ ? diff_dst : weights_diff_dst_.in(stream_, dz);
       backward_weights_.execute(stream_, {{DNNL_ARG_SRC, src},
                                           {DNNL_ARG_DIFF_DST, weights_diff_dst},
                                           {DNNL_ARG_DIFF_WEIGHTS, diff_weights_.out(weight_grads_.data())},
@@ -257,7 +257,7 @@ class plan {
   dnnl::memory bias_, diff_bias_, forward_scratch_, data_scratch_, weights_scratch_;
   std::vector<float> weight_grads_, bias_grads_;
   std::vector<unsigned char> scratchpad_;
-  const float *x_ = nullptr;
+  const float* x_ = nullptr;
 };
 
 /// A conv2d cache's plan: the one for the last geometry asked, made when it
@@ -266,7 +266,7 @@ class plan {
 class slot {
  public:
   template <class Shape>
-  plan *get(const Shape &s, index_t batch) {
+  plan* get(const Shape& s, index_t batch) {
     if (!enabled()) return nullptr;
     const geometry g{batch,     s.in_channels,        s.height, s.width, s.out_channels, s.kernel, s.stride,
                      s.padding, detail::max_threads()};
@@ -277,7 +277,7 @@ class slot {
     if (!applies(g)) return nullptr;
     try {
       plan_ = std::make_unique<plan>(g);
-    } catch (const dnnl::error &) {
+    } catch (const dnnl::error&) {
       plan_.reset();  // no oneDNN primitive for this shape: the im2col path
                       // serves it
     }
