@@ -205,6 +205,37 @@ TEST_CASE("safetensors round-trips metadata, shapes and F32/F64 values", "[check
 
 namespace idemgen::test {
 
+TEST_CASE("a safetensors file's metadata reads from its header alone, and a cut or bad header is io_error",
+          "[checkpoint][errors]") {
+  io::safetensors f;
+  f.metadata = {{"teacher_steps", "18"}, {"image_shape", "1x28x28"}};
+  io::tensor t;
+  t.dtype = "F32";
+  t.shape = {3};
+  t.bytes.assign(12, 0);
+  f.tensors.emplace("x", t);
+  const std::string path = temp_path("metadata.safetensors");
+  io::write_safetensors(path, f);
+  CHECK(io::read_safetensors_metadata(path) == io::read_safetensors(path).metadata);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::uint64_t header = static_cast<unsigned char>(bytes[0]) | (std::uint64_t(static_cast<unsigned char>(bytes[1])) << 8);
+  const std::string cut = temp_path("metadata_cut.safetensors");
+  for (std::size_t keep : {std::size_t(0), std::size_t(5), std::size_t(8 + header / 2)}) {  // inside the header
+    CAPTURE(keep);
+    std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(keep));
+    CHECK_THROWS_AS(io::read_safetensors_metadata(cut), io_error);
+  }
+  // Cut inside the tensors: the header is whole, so the metadata reads (the full read refuses).
+  std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() - 4));
+  CHECK(io::read_safetensors_metadata(cut) == f.metadata);
+  CHECK_THROWS_AS(io::read_safetensors(cut), io_error);
+  CHECK_THROWS_AS(io::read_safetensors_metadata(std::filesystem::temp_directory_path().string()), io_error);
+}
+
 TEST_CASE("checkpoints name their optimiser: SGD with momentum resumes exactly, and an AdamW file is no SGD's",
           "[checkpoint][optim]") {
   using sgd_gen = models::generator<net_t, metric::l2, coupling::nearest_generated, models::naign_losses, optim::use_sgd>;

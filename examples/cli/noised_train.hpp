@@ -43,10 +43,11 @@ inline schedule::karras_grid lmm_grid(const options& o, int points,
 }
 
 /// The Karras grid LMM samples over: its teacher's, --teacher-steps points, or the stored pairs'
-/// (their file's teacher_steps). Read before training, so a bad --sample-steps stops nothing late.
+/// (their file's teacher_steps, from its header alone). Read before training, so a bad
+/// --sample-steps stops nothing late.
 inline int lmm_grid_points(const options& o) {
   if (o.pairs.empty()) return o.teacher_steps;
-  return static_cast<int>(train::metadata_integer(io::read_safetensors(o.pairs).metadata, "teacher_steps", o.pairs, 2));
+  return static_cast<int>(train::metadata_integer(io::read_safetensors_metadata(o.pairs), "teacher_steps", o.pairs, 2));
 }
 
 /// LMM (LMM eq. 3 over teacher-ODE pairs, RAdam as LMM Table 6) over any denoiser network, on the

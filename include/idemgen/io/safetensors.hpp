@@ -93,19 +93,44 @@ inline void write_safetensors(const std::string& path, const safetensors& file) 
   });
 }
 
+namespace detail {
+/// The header's byte count from a file's first 8 bytes (little-endian), checked against the
+/// file's length and a 100 MiB bound.
+inline std::uint64_t header_length(std::string_view first_bytes, std::uint64_t file_length, const std::string& path) {
+  if (first_bytes.size() < 8 || file_length < 8)
+    throw io_error("io::read_safetensors", path, "at least 8 bytes (header length)", fmt::format("{} bytes", file_length));
+  std::uint64_t n = 0;
+  for (int b = 7; b >= 0; --b) n = (n << 8) | static_cast<unsigned char>(first_bytes[static_cast<std::size_t>(b)]);
+  if (n > file_length - 8 || n > (100u << 20))
+    throw io_error("io::read_safetensors", path, fmt::format("a header of at most {} bytes", file_length - 8),
+                   fmt::format("{} bytes", n));
+  return n;
+}
+inline json parse_header(std::string_view header, const std::string& path) {
+  json root = parse_json(header, path);
+  if (!root.is_object()) throw io_error("io::read_safetensors", path, "a JSON object header", "another JSON value");
+  return root;
+}
+inline std::map<std::string, std::string> metadata_of(const json& entry, const std::string& path) {
+  if (!entry.is_object()) throw io_error("io::read_safetensors", path, "__metadata__ as an object", "another JSON value");
+  std::map<std::string, std::string> metadata;
+  for (const auto& [k, v] : entry.items()) {
+    if (!v.is_string())
+      throw io_error("io::read_safetensors", path, "string metadata values", fmt::format("a non-string for '{}'", k));
+    metadata[k] = v.get<std::string>();
+  }
+  return metadata;
+}
+}  // namespace detail
+
 /// A safetensors file from its bytes; `path` names it in errors. Every length, offset and shape
 /// is checked against `content` before it is used (tests/fuzz/fuzz_safetensors.cpp).
 inline safetensors parse_safetensors(std::string_view content, const std::string& path) {
   const auto bad = [&](std::string expected, std::string actual) {
     return io_error("io::read_safetensors", path, std::move(expected), std::move(actual));
   };
-  if (content.size() < 8) throw bad("at least 8 bytes (header length)", fmt::format("{} bytes", content.size()));
-  std::uint64_t n = 0;
-  for (int b = 7; b >= 0; --b) n = (n << 8) | static_cast<unsigned char>(content[static_cast<std::size_t>(b)]);
-  if (n > content.size() - 8 || n > (100u << 20))
-    throw bad(fmt::format("a header of at most {} bytes", content.size() - 8), fmt::format("{} bytes", n));
-  const json root = parse_json(content.substr(8, n), path);
-  if (!root.is_object()) throw bad("a JSON object header", "another JSON value");
+  const std::uint64_t n = detail::header_length(content, content.size(), path);
+  const json root = detail::parse_header(content.substr(8, n), path);
   const std::size_t data_begin = 8 + n, data_size = content.size() - data_begin;
   safetensors file;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
@@ -113,11 +138,7 @@ inline safetensors parse_safetensors(std::string_view content, const std::string
     const std::string& name = item.key();  // not a structured binding: the lambda below captures it
     const json& entry = item.value();
     if (name == "__metadata__") {
-      if (!entry.is_object()) throw bad("__metadata__ as an object", "another JSON value");
-      for (const auto& [k, v] : entry.items()) {
-        if (!v.is_string()) throw bad("string metadata values", fmt::format("a non-string for '{}'", k));
-        file.metadata[k] = v.get<std::string>();
-      }
+      file.metadata = detail::metadata_of(entry, path);
       continue;
     }
     if (!entry.is_object()) throw bad("an object for tensor '" + name + "'", "another JSON value");
@@ -176,6 +197,26 @@ inline safetensors parse_safetensors(std::string_view content, const std::string
 /// Reads and checks a safetensors file: io_error for anything but a complete, consistent one.
 inline safetensors read_safetensors(const std::string& path) {
   return parse_safetensors(read_regular_file(path, "io::read_safetensors"), path);
+}
+
+/// The __metadata__ of a safetensors file from its header alone (8 + header bytes are read), for
+/// a caller that needs a large file's metadata before it reads the file (the tensors are checked
+/// then, by read_safetensors). io_error for a file too short for its header, or a bad header.
+inline std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
+  const std::uintmax_t length = require_regular_file(path, "io::read_safetensors");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw io_error("io::read_safetensors", path, "a readable file", "cannot open");
+  std::string bytes(8, '\0');
+  in.read(bytes.data(), 8);
+  const std::uint64_t n = detail::header_length(std::string_view(bytes.data(), static_cast<std::size_t>(in.gcount())),
+                                                length, path);
+  bytes.assign(static_cast<std::size_t>(n), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(n));
+  if (static_cast<std::uint64_t>(in.gcount()) != n)
+    throw io_error("io::read_safetensors", path, fmt::format("a header of {} bytes", n), "a shorter file");
+  const json root = detail::parse_header(bytes, path);
+  const auto it = root.find("__metadata__");
+  return it == root.end() ? std::map<std::string, std::string>{} : detail::metadata_of(*it, path);
 }
 
 }  // namespace idemgen::io
