@@ -139,6 +139,40 @@ TEST_CASE(
   for (const auto& r : shard) check_close(r, reference);
 }
 
+TEST_CASE("conv2d: backward takes the path its forward took, when the path is switched between them",
+          "[conv][dnnl]") {
+  const nn::conv2d_shape shape{
+      .in_channels = 16, .height = 6, .width = 6, .out_channels = 16, .kernel = 3, .stride = 1, .padding = 1};
+  nn::parameter_layout layout;
+  nn::conv2d<be> conv(layout, "c", shape);
+  be::matrix params(layout.size(), 1), x(shape.in_dim(), 2), dy(shape.out_dim(), 2);
+  random_stream rng(5);
+  conv.initialize(params, rng);
+  be::fill_normal(x, rng);
+  be::fill_normal(dy, rng);
+  for (const bool forward_on_dnnl : {true, false}) {
+    CAPTURE(forward_on_dnnl);
+    typename nn::conv2d<be>::cache same, switched;
+    const conv_results reference = [&] {
+      dnnl_scope path(forward_on_dnnl);
+      return run(conv, params, x, dy, same);
+    }();
+    conv_results r;
+    {
+      dnnl_scope path(forward_on_dnnl);
+      r.y = values(conv.forward(params.data(), x, switched));
+    }
+    dnnl_scope path(!forward_on_dnnl);
+    be::matrix grads(params.rows(), 1), dx(x.rows(), x.cols());
+    be::fill(grads, 0.0f);
+    conv.backward(params.data(), switched, dy, grads.data(), dx);
+    r.grads = values(grads);
+    r.dx = values(dx);
+    CHECK(r.grads == reference.grads);  // the same path: the same bits
+    CHECK(r.dx == reference.dx);
+  }
+}
+
 TEST_CASE(
     "conv2d on oneDNN: taken at 16 channels and more on both sides, and "
     "never with IDEMGEN_CONV=im2col",

@@ -173,6 +173,25 @@ TEST_CASE("conv2d: the output is PyTorch's cross-correlation, CHW, with the weig
                   invalid_argument);
 }
 
+TEST_CASE("conv2d: backward before forward, or with another batch than forward's, raises shape_error", "[conv]") {
+  const nn::conv2d_shape shape{
+      .in_channels = 16, .height = 4, .width = 4, .out_channels = 16, .kernel = 3, .stride = 1, .padding = 1};
+  nn::parameter_layout layout;
+  nn::conv2d<cpu> conv(layout, "c", shape);
+  cpu::matrix params(layout.size(), 1), x(shape.in_dim(), 3), dy(shape.out_dim(), 3), dx(shape.in_dim(), 3),
+      other_dy(shape.out_dim(), 2);
+  random_stream rng(6);
+  conv.initialize(params, rng);
+  cpu::fill_normal(x, rng);
+  cpu::fill_normal(dy, rng);
+  cpu::matrix grads(params.rows(), 1);
+  typename nn::conv2d<cpu>::cache c;
+  CHECK_THROWS_AS(conv.backward(params.data(), c, dy, grads.data(), dx), shape_error);
+  conv.forward(params.data(), x, c);
+  CHECK_THROWS_AS(conv.backward(params.data(), c, other_dy, grads.data(), dx), shape_error);
+  CHECK_NOTHROW(conv.backward(params.data(), c, dy, grads.data(), dx));
+}
+
 TEST_CASE("group_norm: gradients match finite differences", "[layers][gradcheck]") {
   for (index_t groups : {1, 2, 4}) {
     CAPTURE(groups);
@@ -186,6 +205,77 @@ TEST_CASE("group_norm: gradients match finite differences", "[layers][gradcheck]
         [&](const double* p, const matrix& dy, double* g, matrix& dx) { norm.backward(p, c, dy, g, dx); });
     CHECK(r.params < tolerance);
     CHECK(r.input < tolerance);
+  }
+}
+
+TEST_CASE("group_norm with an activation: gradients match finite differences", "[layers][gradcheck]") {
+  for (const nn::activation kind : {nn::activation::silu, nn::activation::leaky_relu, nn::activation::tanh}) {
+    const std::string name(nn::to_string(kind));
+    CAPTURE(name);
+    nn::parameter_layout layout;
+    nn::group_norm<cpu> norm(layout, "g", 4, 6, 2, {kind, 0.2});
+    matrix params = random_matrix(layout.size(), 1, 11);
+    matrix x = random_matrix(24, 3, 12, 2.0);
+    typename nn::group_norm<cpu>::cache c;
+    const auto r = check_layer(
+        layout.size(), params, x, [&](const double* p, const matrix& in) { return norm.forward(p, in, c); },
+        [&](const double* p, const matrix& dy, double* g, matrix& dx) { norm.backward(p, c, dy, g, dx); });
+    CHECK(r.params < tolerance);
+    CHECK(r.input < tolerance);
+  }
+}
+
+namespace {
+// The fused layer against group norm, then activation_layer: forward, dx and dθ, and dθ alone
+// (backward without dx takes the scratch-buffer path).
+template <class Backend>
+void check_fused_norm_activation(nn::activation kind, double tolerance_) {
+  using S = typename Backend::scalar;
+  using M = typename Backend::matrix;
+  const index_t channels = 8, positions = 20, groups = 4, n = 3, d = channels * positions;
+  nn::parameter_layout fused_layout, plain_layout;
+  const nn::activation_spec spec{kind, 0.2};
+  nn::group_norm<Backend> fused(fused_layout, "g", channels, positions, groups, spec);
+  nn::group_norm<Backend> plain(plain_layout, "g", channels, positions, groups);
+  nn::activation_layer<Backend> activation(spec);
+  const matrix params64 = random_matrix(fused_layout.size(), 1, 21), x64 = random_matrix(d, n, 22, 3.0),
+               dy64 = random_matrix(d, n, 23);
+  M params(params64.rows(), 1), x(d, n), dy(d, n);
+  for (index_t i = 0; i < params.size(); ++i) params.data()[i] = S(params64.data()[i]);
+  for (index_t i = 0; i < x.size(); ++i) x.data()[i] = S(x64.data()[i]), dy.data()[i] = S(dy64.data()[i]);
+  typename nn::group_norm<Backend>::cache fused_cache, plain_cache;
+  typename nn::activation_layer<Backend>::cache activation_cache;
+  const auto y_fused = fused.forward(params.data(), x, fused_cache);
+  const auto y_plain = activation.forward(plain.forward(params.data(), x, plain_cache), activation_cache);
+  M grads_fused(params.rows(), 1), grads_plain(params.rows(), 1), grads_only(params.rows(), 1), dx_fused(d, n),
+      dx_plain(d, n), dz(d, n);
+  for (M* m : {&grads_fused, &grads_plain, &grads_only}) Backend::fill(*m, S(0));
+  fused.backward(params.data(), fused_cache, dy, grads_fused.data(), dx_fused);
+  fused.backward(params.data(), fused_cache, dy, grads_only.data(), typename Backend::view{});
+  activation.backward(activation_cache, dy, dz);
+  plain.backward(params.data(), plain_cache, dz, grads_plain.data(), dx_plain);
+  const auto relative = [](const auto& a, const auto& b) {
+    double diff = 0, norm = 0;
+    for (index_t i = 0; i < a.size(); ++i) {
+      diff = std::max(diff, std::abs(double(a.data()[i]) - double(b.data()[i])));
+      norm = std::max(norm, std::abs(double(b.data()[i])));
+    }
+    return diff / norm;
+  };
+  CHECK(relative(y_fused, y_plain) < tolerance_);
+  CHECK(relative(dx_fused, dx_plain) < tolerance_);
+  CHECK(relative(grads_fused, grads_plain) < tolerance_);
+  CHECK(relative(grads_only, grads_plain) < tolerance_);
+}
+}  // namespace
+
+TEST_CASE("group_norm with an activation equals group norm followed by activation_layer", "[layers]") {
+  for (const nn::activation kind : {nn::activation::silu, nn::activation::leaky_relu, nn::activation::relu,
+                                    nn::activation::gelu, nn::activation::tanh, nn::activation::sigmoid}) {
+    const std::string name(nn::to_string(kind));
+    CAPTURE(name);
+    check_fused_norm_activation<backend::cpu<double>>(kind, 1e-13);
+    check_fused_norm_activation<backend::cpu<float>>(kind, 1e-5);  // float SiLU: the backend's packet exp
   }
 }
 
@@ -211,6 +301,9 @@ TEST_CASE("group_norm: each group of each image has mean 0 and variance 1 at ini
   for (index_t i = 0; i < 30; ++i) CHECK(one(i, 0) == y(i, 2));
   nn::parameter_layout other;
   CHECK_THROWS_AS(nn::group_norm<cpu>(other, "bad", 6, 5, 4), invalid_argument);
+  typename nn::group_norm<cpu>::cache unused;  // backward before forward: no batch to match
+  matrix dy = random_matrix(30, 4, 10), dx(30, 4);
+  CHECK_THROWS_AS(norm.backward(params.data(), unused, dy, nullptr, dx), shape_error);
 }
 
 TEST_CASE("upsample_nearest: each pixel becomes an F x F block, and backward sums the block", "[layers][gradcheck]") {
@@ -233,7 +326,8 @@ TEST_CASE("upsample_nearest: each pixel becomes an F x F block, and backward sum
 TEST_CASE("activation_layer: gradients match finite differences", "[layers][gradcheck]") {
   for (auto kind : {nn::activation::relu, nn::activation::silu, nn::activation::gelu,
                     nn::activation::sigmoid}) {
-    CAPTURE(nn::to_string(kind));
+    const std::string name(nn::to_string(kind));
+    CAPTURE(name);
     nn::activation_layer<cpu> act({kind});
     matrix none(1, 1);
     matrix x = random_matrix(3, 4, 10);

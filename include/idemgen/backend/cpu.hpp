@@ -149,23 +149,27 @@ struct cpu {
   /// (an Eigen array expression peels unaligned heads off to scalar std::exp: other bits), and
   /// none through a libm call (Eigen 3.4's select() is not vectorised: one expf a value).
   static void silu_values(const Scalar* z, Scalar* y, index_t n, Scalar cutoff) {
+    detail::parallel_chunks(n, detail::parallel_grain,
+                            [&](index_t begin, index_t end, int) { silu_span(z + begin, y + begin, end - begin, cutoff); });
+  }
+  /// silu_values on one thread (z == y allowed): for kernels that already run inside a
+  /// parallel loop, e.g. nn::group_norm's fused activation, a group at a time.
+  static void silu_span(const Scalar* z, Scalar* y, index_t n, Scalar cutoff) {
     namespace ei = Eigen::internal;
     using packet = typename ei::packet_traits<Scalar>::type;
     constexpr index_t width = ei::packet_traits<Scalar>::size;
-    const auto silu = [cutoff](const packet& v) {
-      const packet cut = ei::pset1<packet>(cutoff), one = ei::pset1<packet>(Scalar(1));
+    const packet cut = ei::pset1<packet>(cutoff), one = ei::pset1<packet>(Scalar(1)), zero = ei::pset1<packet>(Scalar(0));
+    const auto silu = [&](const packet& v) {
       const packet value = ei::pdiv(v, ei::padd(one, ei::pexp(ei::pnegate(ei::pmax(v, cut)))));
-      return ei::pselect(ei::pcmp_lt(v, cut), ei::pset1<packet>(Scalar(0)), value);
+      return ei::pselect(ei::pcmp_lt(v, cut), zero, value);
     };
-    detail::parallel_chunks(n, detail::parallel_grain, [&](index_t begin, index_t end, int) {
-      index_t e = begin;
-      for (; e + width <= end; e += width) ei::pstoreu(y + e, silu(ei::ploadu<packet>(z + e)));
-      if (e == end) return;
-      Scalar tail[width] = {};
-      for (index_t k = 0; k < end - e; ++k) tail[k] = z[e + k];
-      ei::pstoreu(tail, silu(ei::ploadu<packet>(tail)));
-      for (index_t k = 0; k < end - e; ++k) y[e + k] = tail[k];
-    });
+    index_t e = 0;
+    for (; e + width <= n; e += width) ei::pstoreu(y + e, silu(ei::ploadu<packet>(z + e)));
+    if (e == n) return;
+    Scalar tail[width] = {};
+    for (index_t k = 0; k < n - e; ++k) tail[k] = z[e + k];
+    ei::pstoreu(tail, silu(ei::ploadu<packet>(tail)));
+    for (index_t k = 0; k < n - e; ++k) y[e + k] = tail[k];
   }
   /// out(j) = Σ_i x(i, j): one value per column (per-sample reductions). out: 1 × cols.
   static void column_sums(const_view x, view out) {

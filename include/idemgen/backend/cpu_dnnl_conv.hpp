@@ -283,6 +283,9 @@ class slot {
     }
     return plan_.get();
   }
+  /// The plan the last get() gave, without asking again (conv2d's backward: the plan its
+  /// forward ran, even if the path has been switched off since).
+  plan* current() const { return plan_.get(); }
 
  private:
   std::unique_ptr<plan> plan_;

@@ -73,6 +73,7 @@ class conv2d {
     typename B::matrix bias_sums;   // 1 × O, one image's Σ_p dY
     typename B::matrix phases;      // stride > 1: de-interleaved input rows (im2col, col2im)
     typename detail::direct_conv_of<B>::type direct;  // the backend's direct convolution, if any
+    bool forward_was_direct = false;                   // backward takes the path forward took
     const_view output() const { return y.size() > 0 ? const_view(y) : const_view(z); }
   };
 
@@ -134,6 +135,9 @@ class conv2d {
   /// Given dL/dy, accumulates dL/dW and dL/db into `grads` (skipped when grads == nullptr) and
   /// writes dL/dx into `dx` (skipped when dx is empty).
   void backward(const scalar* params, cache& c, const_view dy, scalar* grads, view dx) const {
+    // dy must be of the batch the cache's forward saw (none: backward before forward).
+    idemgen::detail::require_shape("nn::conv2d::backward", "dy", out_dim(), c.z.cols(), dy.rows(), dy.cols());
+    if (!dx.empty()) idemgen::detail::require_shape("nn::conv2d::backward", "dx", in_dim(), c.z.cols(), dx.rows(), dx.cols());
     const index_t n = c.z.cols(), positions = out_positions(), outs = shape_.out_channels;
     const_view dz = dy;
     if (act_.kind != activation::identity) {
@@ -171,18 +175,21 @@ class conv2d {
   /// z = W ⋆ x + b through the backend's direct convolution, where it has one for this shape
   /// and batch; false: the im2col path's to do.
   bool direct_forward(const_view x, const scalar* weight, const scalar* bias, cache& c) const {
+    c.forward_was_direct = false;
     if constexpr (has_direct) {
       if (auto* plan = c.direct.get(shape_, x.cols())) {
         plan->forward(x.data(), weight, bias, c.z.data());
+        c.forward_was_direct = true;
         return true;
       }
     }
     return false;
   }
-  /// The backward of direct_forward (the same plan): false where the im2col path ran forward.
+  /// The backward of direct_forward (the same plan): false where the im2col path ran forward,
+  /// also when the path was switched between the two calls.
   bool direct_backward(cache& c, const_view dz, const scalar* weight, scalar* grads, view dx) const {
     if constexpr (has_direct) {
-      if (auto* plan = c.direct.get(shape_, dz.cols())) {
+      if (auto* plan = c.forward_was_direct ? c.direct.current() : nullptr) {
         plan->backward(dz.data(), weight, grads == nullptr ? nullptr : grads + weight_,
                        grads == nullptr ? nullptr : grads + bias_, dx.empty() ? nullptr : dx.data());
         return true;

@@ -104,8 +104,9 @@ class conv_net : public network_base<conv_net<B>, B> {
       w = shape.out_width();
     };
     const auto add_norm_act = [&](const std::string& label) {
-      layers_.emplace_back(std::in_place_type<group_norm<B>>, layout_, label, channels, h * w, std::min(opt.groups, channels));
-      layers_.emplace_back(std::in_place_type<activation_layer<B>>, opt.act);
+      // group norm then act, one layer (nn/group_norm.hpp fuses them)
+      layers_.emplace_back(std::in_place_type<group_norm<B>>, layout_, label, channels, h * w, std::min(opt.groups, channels),
+                           opt.act);
     };
     add_conv("stem", opt.channels[0], 3, 1);
     layers_.emplace_back(std::in_place_type<activation_layer<B>>, opt.act);

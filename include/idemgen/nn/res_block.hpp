@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "idemgen/nn/activation_layer.hpp"
+#include "idemgen/nn/activations.hpp"
 #include "idemgen/nn/conv2d.hpp"
 #include "idemgen/nn/dense.hpp"
 #include "idemgen/nn/group_norm.hpp"
@@ -34,8 +34,7 @@ class res_block {
   using const_view = typename B::const_view;
 
   struct cache {
-    typename group_norm<B>::cache norm1, norm2;
-    typename activation_layer<B>::cache act1, act2;
+    typename group_norm<B>::cache norm1, norm2;  // each with the activation after it
     typename conv2d<B>::cache conv1, conv2, skip;
     typename dense<B>::cache projection;
     typename B::matrix shifted, y;                       // h, and the block's output
@@ -44,13 +43,13 @@ class res_block {
 
   res_block(parameter_layout& layout, const std::string& name, const res_block_shape& shape, activation_spec act)
       : shape_(shape),
-        norm1_(layout, name + ".norm1", shape.in_channels, shape.height * shape.width, groups_for(shape.in_channels, shape)),
+        norm1_(layout, name + ".norm1", shape.in_channels, shape.height * shape.width, groups_for(shape.in_channels, shape),
+               act),
         conv1_(layout, name + ".conv1", conv_shape(shape.in_channels, 3)),
         projection_(make_projection(layout, name)),
         norm2_(layout, name + ".norm2", shape.out_channels, shape.height * shape.width,
-               groups_for(shape.out_channels, shape)),
-        conv2_(layout, name + ".conv2", conv_shape(shape.out_channels, 3)),
-        act_(act) {
+               groups_for(shape.out_channels, shape), act),
+        conv2_(layout, name + ".conv2", conv_shape(shape.out_channels, 3)) {
     if (shape.in_channels != shape.out_channels) skip_.emplace(layout, name + ".skip", conv_shape(shape.in_channels, 1));
   }
 
@@ -76,7 +75,7 @@ class res_block {
   /// empty without an embedding); x and e must stay valid until backward.
   const_view forward(const scalar* params, const_view x, const_view embedding, cache& c) const {
     const index_t n = x.cols();
-    const const_view a1 = act_.forward(norm1_.forward(params, x, c.norm1), c.act1);
+    const const_view a1 = norm1_.forward(params, x, c.norm1);
     const const_view z1 = conv1_.forward(params, a1, c.conv1);
     const_view h = z1;
     if (projection_) {
@@ -85,7 +84,7 @@ class res_block {
       add_per_channel(z1, per_channel, positions(), c.shifted);
       h = c.shifted;
     }
-    const const_view a2 = act_.forward(norm2_.forward(params, h, c.norm2), c.act2);
+    const const_view a2 = norm2_.forward(params, h, c.norm2);
     const const_view z2 = conv2_.forward(params, a2, c.conv2);
     c.y.resize(out_dim(), n);
     B::copy(skip_ ? skip_->forward(params, x, c.skip) : x, c.y);
@@ -101,7 +100,6 @@ class res_block {
     c.grad_shifted.resize(out_dim(), n);
     c.grad_in.resize(in_dim(), n);
     conv2_.backward(params, c.conv2, dy, grads, c.grad_out);
-    act_.backward(c.act2, c.grad_out, c.grad_out);  // pointwise: in place is safe
     norm2_.backward(params, c.norm2, c.grad_out, grads, c.grad_shifted);  // dL/dh
     if (grads != nullptr && projection_) {
       c.d_projection.resize(shape_.out_channels, n);
@@ -113,7 +111,6 @@ class res_block {
       B::axpy(scalar(1), c.d_embedding, d_embedding);
     }
     conv1_.backward(params, c.conv1, c.grad_shifted, grads, c.grad_in);
-    act_.backward(c.act1, c.grad_in, c.grad_in);
     norm1_.backward(params, c.norm1, c.grad_in, grads, dx);
     if (skip_) {
       skip_->backward(params, c.skip, dy, grads, c.grad_in);
@@ -153,13 +150,12 @@ class res_block {
   }
 
   res_block_shape shape_;
-  group_norm<B> norm1_;
+  group_norm<B> norm1_;  // GN₁ then act, fused (nn/group_norm.hpp)
   conv2d<B> conv1_;
   std::optional<dense<B>> projection_;  // P; none without an embedding
   group_norm<B> norm2_;
   conv2d<B> conv2_;
   std::optional<conv2d<B>> skip_;
-  activation_layer<B> act_;
 };
 
 }  // namespace idemgen::nn

@@ -71,8 +71,7 @@ class unet : public network_base<unet<B>, B> {
     typename conv2d<B>::cache stem, head;
     std::vector<level_cache> levels;
     typename res_block<B>::cache middle;
-    typename group_norm<B>::cache head_norm;
-    typename activation_layer<B>::cache head_act;
+    typename group_norm<B>::cache head_norm;  // with the head's activation
     typename B::matrix d_e, d_e1, d_head, d_top, d_middle, dx;
     index_t batch = 0;
     batch_shards<cache, B> shards;  // filled when network_base splits the batch
@@ -86,8 +85,7 @@ class unet : public network_base<unet<B>, B> {
         stem_(layout_, "stem", conv_shape(opt.channels_in, opt.channels[0], 0, 3, 1)),
         middle_(layout_, "middle", block_shape(opt.channels.back(), opt.channels.back(), levels()), opt.act),
         head_norm_(layout_, "head.norm", opt.channels[0], opt.height * opt.width,
-                   std::min(opt.groups, opt.channels[0])),
-        head_act_(opt.act),
+                   std::min(opt.groups, opt.channels[0]), opt.act),
         head_(layout_, "head.conv", conv_shape(opt.channels[0], opt.channels_in, 0, 3, 1)) {
     for (index_t l = 0; l < levels(); ++l) {
       const index_t c = width(l), next = width(l + 1);
@@ -220,7 +218,7 @@ class unet : public network_base<unet<B>, B> {
       join(up, lc.down.y, lc.joined);
       h = up_[l].forward(p, lc.joined, e, lc.up);
     }
-    return head_.forward(p, head_act_.forward(head_norm_.forward(p, h, c.head_norm), c.head_act), c.head);
+    return head_.forward(p, head_norm_.forward(p, h, c.head_norm), c.head);
   }
 
   const_view backward_impl(cache& c, const_view dy, scalar* grads) const {
@@ -230,7 +228,6 @@ class unet : public network_base<unet<B>, B> {
     B::fill(c.d_e, scalar(0));
     c.d_head.resize(top, n);
     head_.backward(p, c.head, dy, grads, c.d_head);
-    head_act_.backward(c.head_act, c.d_head, c.d_head);
     c.d_top.resize(top, n);
     head_norm_.backward(p, c.head_norm, c.d_head, grads, c.d_top);
     const_view g = c.d_top;
@@ -277,8 +274,7 @@ class unet : public network_base<unet<B>, B> {
   std::vector<conv2d<B>> down_conv_, up_conv_;
   std::vector<upsample_nearest<B>> upsample_;
   res_block<B> middle_;
-  group_norm<B> head_norm_;
-  activation_layer<B> head_act_;
+  group_norm<B> head_norm_;  // then act, fused
   conv2d<B> head_;
 };
 
