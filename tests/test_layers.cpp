@@ -192,19 +192,26 @@ TEST_CASE("conv2d: backward before forward, or with another batch than forward's
   CHECK_NOTHROW(conv.backward(params.data(), c, dy, grads.data(), dx));
 }
 
+namespace {
+/// Finite differences for a group norm of `channels` × `positions` in `groups`, followed by `act`.
+void check_group_norm_gradients(index_t channels, index_t positions, index_t groups, nn::activation_spec act) {
+  nn::parameter_layout layout;
+  nn::group_norm<cpu> norm(layout, "g", channels, positions, groups, act);
+  matrix params = random_matrix(layout.size(), 1, 7);  // non-trivial γ, β
+  matrix x = random_matrix(channels * positions, 3, 8, 2.0);
+  typename nn::group_norm<cpu>::cache c;
+  const auto r = check_layer(
+      layout.size(), params, x, [&](const double* p, const matrix& in) { return norm.forward(p, in, c); },
+      [&](const double* p, const matrix& dy, double* g, matrix& dx) { norm.backward(p, c, dy, g, dx); });
+  CHECK(r.params < tolerance);
+  CHECK(r.input < tolerance);
+}
+}  // namespace
+
 TEST_CASE("group_norm: gradients match finite differences", "[layers][gradcheck]") {
   for (index_t groups : {1, 2, 4}) {
     CAPTURE(groups);
-    nn::parameter_layout layout;
-    nn::group_norm<cpu> norm(layout, "g", 4, 3, groups);  // 4 channels of 3 positions
-    matrix params = random_matrix(layout.size(), 1, 7);   // non-trivial γ, β
-    matrix x = random_matrix(12, 3, 8, 2.0);
-    typename nn::group_norm<cpu>::cache c;
-    const auto r = check_layer(
-        layout.size(), params, x, [&](const double* p, const matrix& in) { return norm.forward(p, in, c); },
-        [&](const double* p, const matrix& dy, double* g, matrix& dx) { norm.backward(p, c, dy, g, dx); });
-    CHECK(r.params < tolerance);
-    CHECK(r.input < tolerance);
+    check_group_norm_gradients(4, 3, groups, {nn::activation::identity});  // 4 channels of 3 positions
   }
 }
 
@@ -212,16 +219,7 @@ TEST_CASE("group_norm with an activation: gradients match finite differences", "
   for (const nn::activation kind : {nn::activation::silu, nn::activation::leaky_relu, nn::activation::tanh}) {
     const std::string name(nn::to_string(kind));
     CAPTURE(name);
-    nn::parameter_layout layout;
-    nn::group_norm<cpu> norm(layout, "g", 4, 6, 2, {kind, 0.2});
-    matrix params = random_matrix(layout.size(), 1, 11);
-    matrix x = random_matrix(24, 3, 12, 2.0);
-    typename nn::group_norm<cpu>::cache c;
-    const auto r = check_layer(
-        layout.size(), params, x, [&](const double* p, const matrix& in) { return norm.forward(p, in, c); },
-        [&](const double* p, const matrix& dy, double* g, matrix& dx) { norm.backward(p, c, dy, g, dx); });
-    CHECK(r.params < tolerance);
-    CHECK(r.input < tolerance);
+    check_group_norm_gradients(4, 6, 2, {kind, 0.2});
   }
 }
 
