@@ -64,14 +64,11 @@ void group_norm_forward(F f, group_norm_sizes sz, typename B::scalar eps, const 
       const scalar g = gamma[first_channel + c], b = beta[first_channel + c];
       for (index_t i = first + c * positions; i < first + (c + 1) * positions; ++i) {
         xh[i] = (px[i] - mean) * r;
-        y[i] = g * xh[i] + b;
+        if constexpr (silu_span) y[i] = g * xh[i] + b;  // f applied below, the group at once
+        else y[i] = f.value(g * xh[i] + b);
       }
     }
-    if constexpr (silu_span) {
-      B::silu_span(y + first, y + first, sz.group_size, act::subnormal_cutoff<scalar>());  // vectorised exp
-    } else if constexpr (!std::is_same_v<F, act::identity>) {
-      for (index_t i = first; i < first + sz.group_size; ++i) y[i] = f.value(y[i]);
-    }
+    if constexpr (silu_span) B::silu_span(y + first, y + first, sz.group_size, act::subnormal_cutoff<scalar>());
   });
 }
 
