@@ -29,6 +29,18 @@ inline double mlp_forward_flops(std::initializer_list<double> widths, double n) 
   return 2 * macs * n;
 }
 
+/// The noised models' benchmark net: mlp over [x; 32 Fourier features of t or c_noise] → 256 → 256
+/// → 256 → 2, ReLU (the FM/EDM/CDM/LMM steps, and SIGN's EDM teacher).
+inline nn::mlp<be> fourier_net_256() {
+  return nn::mlp<be>({.input_dim = 2, .output_dim = 2, .hidden = {256, 256, 256},
+                      .cond = {.dim = 32, .kind = nn::embedding_kind::fourier, .fourier_scale = 2.0}},
+                     0);
+}
+/// One forward pass of fourier_net_256 over the batch of 512 (≈ 0.14 GFLOP).
+inline const double fourier_net_256_pass = mlp_forward_flops({34, 256, 256, 256, 2}, 512);
+/// EDM's preconditioning and σ distribution for the toy data (grid-25's σ_data).
+inline const schedule::karras toy_karras = {.sigma_data = 2.8, .p_mean = 0.52};
+
 /// The CPU backend's threads for a benchmark: IDEMGEN_BENCH_THREADS, default 2.
 inline void set_bench_threads() {
   const char* threads = std::getenv("IDEMGEN_BENCH_THREADS");

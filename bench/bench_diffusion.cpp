@@ -16,15 +16,10 @@ using net_t = nn::mlp<be>;
 
 using bench::method_step;
 
-net_t bench_net() {
-  return net_t({.input_dim = 2, .output_dim = 2, .hidden = {256, 256, 256},
-                .cond = {.dim = 32, .kind = nn::embedding_kind::fourier, .fourier_scale = 2.0}},
-               0);
-}
-// One forward pass over the batch of 512: [x; 32 features] → 256 → 256 → 256 → 2 (≈ 0.14 GFLOP).
-const double pass = bench::mlp_forward_flops({34, 256, 256, 256, 2}, 512);
+using bench::toy_karras;
+const auto bench_net = bench::fourier_net_256;
+const double pass = bench::fourier_net_256_pass;
 const models::generator_options adam = {.optimizer = {.lr = 1e-3, .weight_decay = 0.0}};
-const schedule::karras toy_karras = {.sigma_data = 2.8, .p_mean = 0.52};
 
 void fm_step(benchmark::State& state) {
   models::flow_matching<net_t> gen(nn::velocity<net_t>(bench_net()), {}, {}, adam);

@@ -1,7 +1,8 @@
 // The host GEMM as backend::cpu<float> runs it — C split into one contiguous slab per thread,
 // each slab one single-threaded call — with OpenBLAS's sgemm, with Eigen 3.4's own GEMM kernels
 // (the CPU backend's fallback without OpenBLAS; with EIGEN_USE_BLAS Eigen would call the same
-// sgemm as the first row), and with the AVX2 kernel of
+// sgemm as the first row), with oneDNN's dnnl_sgemm (where the build found oneDNN), and with the
+// AVX2 kernel of
 // bench/gemm_experiment/avx2_sgemm.hpp (an experiment, not adopted: docs/PERFORMANCE.md, "Our own
 // AVX2 GEMM"). Shapes: the GEMMs of the W = 512 mlp step (512³ in the three transpose cases a
 // dense layer uses: forward NN, weight gradient NT, input gradient TN) and of the W = 256 FM/EDM
@@ -20,12 +21,15 @@
 #if defined(IDEMGEN_USE_CBLAS)
 #include <cblas.h>
 #endif
+#if defined(IDEMGEN_USE_DNNL)
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 namespace {
 
 using idemgen::index_t;
 
-enum class kernel { openblas, eigen, avx2 };
+enum class kernel { openblas, eigen, avx2, dnnl };
 
 void sgemm_slabs(benchmark::State& state, kernel which) {
   const bool ta = state.range(0) != 0, tb = state.range(1) != 0;
@@ -41,6 +45,9 @@ void sgemm_slabs(benchmark::State& state, kernel which) {
 #endif
 #if !defined(IDEMGEN_BENCH_HAVE_AVX2_SGEMM)
   if (which == kernel::avx2) return state.SkipWithError("built without AVX2 + FMA");
+#endif
+#if !defined(IDEMGEN_USE_DNNL)
+  if (which == kernel::dnnl) return state.SkipWithError("built without oneDNN");
 #endif
   for (auto _ : state) {
 #pragma omp parallel num_threads(2)
@@ -71,6 +78,11 @@ void sgemm_slabs(benchmark::State& state, kernel which) {
         else if (!ta) cm.noalias() += am * bm.transpose();
         else if (!tb) cm.noalias() += am.transpose() * bm;
         else cm.noalias() += am.transpose() * bm.transpose();
+      } else if (which == kernel::dnnl) {
+#if defined(IDEMGEN_USE_DNNL)
+        // oneDNN's sgemm is row-major: column-major C = op(A) op(B) is row-major Cᵀ = op(B)ᵀ op(A)ᵀ.
+        dnnl_sgemm(tb ? 'T' : 'N', ta ? 'T' : 'N', c1 - c0, r1 - r0, k, 1.0f, bp, ldb, ap, lda, 1.0f, cp, m);
+#endif
       } else {
 #if defined(IDEMGEN_BENCH_HAVE_AVX2_SGEMM)
         idemgen::bench::avx2::sgemm(ta, tb, r1 - r0, c1 - c0, k, 1.0f, ap, lda, bp, ldb, 1.0f, cp, m);
@@ -94,6 +106,7 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(sgemm_slabs, openblas, kernel::openblas)->Apply(shapes);
 BENCHMARK_CAPTURE(sgemm_slabs, eigen, kernel::eigen)->Apply(shapes);
 BENCHMARK_CAPTURE(sgemm_slabs, avx2_experiment, kernel::avx2)->Apply(shapes);
+BENCHMARK_CAPTURE(sgemm_slabs, onednn, kernel::dnnl)->Apply(shapes);
 
 }  // namespace
 

@@ -25,6 +25,7 @@ GOALS = {
     "ign_step/width:512/batch:512": ("gemm", 1.5),
     "naign_step/width:512/batch:512/M:5120": ("gemm", 1.5),
     "cdm_step/width:256/batch:512": ("gemm", 1.5),
+    "sign_step/width:512/batch:512/teacher:256": ("gemm", 1.5),  # not in the issue: NAIGN's goal, the same shape of step
     "ign_conv_step/channels:32-64-64/batch:64": ("gemm", 1.5),  # issue 15: the MNIST-sized net's step
 }
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""The PyTorch side of bench/bench_methods.cpp: one IGN and one NAIGN training step, written the
-way the public implementations write them (a frozen copy f_copy synchronised every step for θ',
-.detach() for stop-gradient), mlp 2 -> 512 -> 512 -> 512 -> 2, ReLU, batch 512, AdamW, l2
-distance; NAIGN with M = 5120 IMLE candidates searched under no_grad.
+"""The PyTorch side of bench/bench_methods.cpp: one IGN, one NAIGN and one SIGN training step,
+written the way the public implementations write them (a frozen copy f_copy synchronised every
+step for θ', .detach() for stop-gradient), mlp 2 -> 512 -> 512 -> 512 -> 2, ReLU, batch 512,
+AdamW, l2 distance; NAIGN with M = 5120 IMLE candidates searched under no_grad; SIGN with an EDM
+teacher (torch_diffusion.py's width-256 denoiser) run under no_grad.
 Prints one JSON object per step kind, like bench/torch_train_step.py."""
 import torch
 
 from torch_common import form_from_args, ign_loss, report, set_up, synchronised_copy, time_ms, training_step
+from torch_diffusion import Net, denoise, karras_grid
 
 
 def mlp(width=512):
@@ -42,14 +44,31 @@ def make_steps(form, batch=512, m=5120):
         idem2 = dist(fq, f_copy(fq))
         return rec + imle + 0.5 * (idem1 + idem2)
 
-    return training_step(ign, opt, form, before=sync), training_step(naign, opt, form, before=sync)
+    teacher = Net().requires_grad_(False)
+    grid = torch.cat([karras_grid(), torch.zeros(1)])  # 18 points from 80 down to 0.002, then 0
+    sigma_max = 80.0
+
+    def sign():  # SIGN eq. 9 (lambda_d = 0, every weight 1): rec + idem (eq. 4) + flow (eq. 8) + denoise
+        n = torch.randint(0, grid.shape[0] - 1, (batch,))
+        t_n, t_s = grid[n], grid[n + 1]
+        x_tn = x + t_n[:, None] * torch.randn(batch, 2)
+        with torch.no_grad():  # one Euler step of the teacher's PF-ODE (SIGN eq. 2), then f at x_{t_s}
+            x_ts = x_tn + ((t_s - t_n) / t_n)[:, None] * (x_tn - denoise(teacher, x_tn, t_n))
+            target = f(x_ts)
+        f_x_tn = f(x_tn)
+        fz = f(sigma_max * torch.randn(batch, 2))
+        return dist(f(x), x) + dist(fz, f_copy(fz)) + dist(f_x_tn, target) + dist(f_x_tn, x)
+
+    return (training_step(ign, opt, form, before=sync), training_step(naign, opt, form, before=sync),
+            training_step(sign, opt, form, before=sync))
 
 
 def main():
     form = form_from_args()
     threads, blas = set_up()
-    ign, naign = make_steps(form)
-    for name, step in [("ign_step/width:512/batch:512", ign), ("naign_step/width:512/batch:512/M:5120", naign)]:
+    ign, naign, sign = make_steps(form)
+    for name, step in [("ign_step/width:512/batch:512", ign), ("naign_step/width:512/batch:512/M:5120", naign),
+                       ("sign_step/width:512/batch:512/teacher:256", sign)]:
         report(name, form, threads, blas, time_ms(step, 20))
 
 
