@@ -14,6 +14,7 @@ import statistics
 import sys
 
 out, rounds, threads_list = sys.argv[1], int(sys.argv[2]), [int(t) for t in sys.argv[3:]]
+medians = {}  # (threads, row label) -> (our median ms, faster PyTorch's median ms)
 
 # The goals of issue 17, each against the faster PyTorch form.
 GOALS = {
@@ -42,11 +43,12 @@ def peak(threads):
     return statistics.median(per_round), per_round
 
 
-def ours(threads):
-    """name -> ([ms per round], flops per step)."""
+def ours(threads, tag="idemgen"):
+    """name -> ([ms per round], flops per step), for our steps on the default GEMM ("idemgen") or
+    on oneDNN's sgemm ("idemgen-onednn", compare_torch.sh --onednn-gemm)."""
     times, flops = {}, {}
     for r in range(1, rounds + 1):
-        for path in sorted(glob.glob(f"{out}/idemgen_*_{threads}_{r}.json")):
+        for path in sorted(glob.glob(f"{out}/{tag}_*_{threads}_{r}.json")):
             for b in json.load(open(path))["benchmarks"]:
                 if b.get("aggregate_name") != "median":
                     continue
@@ -68,14 +70,42 @@ def theirs(threads):
     return times, last
 
 
+def row(threads, name, label, mine_ms, torch_times, flop, peak_flops):
+    """One table row: our step `label` (per-round times mine_ms) against PyTorch's `name`."""
+    eager = torch_times.get((name, "eager"), [])
+    compiled = torch_times.get((name, "compile"), [])
+    best = [min(e, c) for e, c in zip(eager, compiled)] if compiled else eager
+    ratios = [b / o for b, o in zip(best, mine_ms)]
+    ratio = statistics.median(ratios)
+    m_ms, e_ms = statistics.median(mine_ms), statistics.median(eager)
+    c_ms = statistics.median(compiled) if compiled else float("nan")
+    b_ms = statistics.median(best)
+    form = "compile" if c_ms < e_ms else "eager"
+    gflop = flop / 1e9
+    frac = lambda ms: f"{gflop / (ms / 1e3) / (peak_flops / 1e9) * 100:.0f} %" if gflop else "–"
+    kind, target = GOALS.get(name, ("", 0))
+    if not target:
+        goal = "–"
+    elif kind == "overhead":
+        goal = f"≥ {target:g}×: {'met' if ratio >= target else 'not met'}"
+    else:
+        peak_needed = gflop / (b_ms / target / 1e3) / (peak_flops / 1e9) if gflop else 0
+        goal = (f"≥ {target:g}×: met" if ratio >= target else
+                f"≥ {target:g}× needs {peak_needed * 100:.0f} % of peak; we reach {frac(m_ms)}"
+                + (" (≥ 80 %: met)" if gflop and gflop / (m_ms / 1e3) >= 0.8 * peak_flops else ""))
+    print(f"| {label} | {gflop:.2f} | {m_ms:.3f} ({frac(m_ms)}) | {e_ms:.3f} | {c_ms:.3f} | "
+          f"{form} ({frac(b_ms)}) | **{ratio:.2f}×** | {min(ratios):.2f}–{max(ratios):.2f}× | {goal} |")
+    medians[(threads, label)] = (m_ms, b_ms)
+
+
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
 simd = [f for f in ("avx2", "fma", "avx512f") if f in flags]
 print(f"CPU: {cpu}, {platform.machine()}, {' '.join(simd)}; {rounds} interleaved rounds")
-medians = {}
 for threads in threads_list:
     peak_flops, peak_rounds = peak(threads)
     mine, flops = ours(threads)
+    onednn, _ = ours(threads, "idemgen-onednn")
     torch_times, record = theirs(threads)
     print(f"\n### {threads} thread(s): FMA peak {peak_flops / 1e9:.0f} GFLOP/s "
           f"(rounds {', '.join(f'{p / 1e9:.0f}' for p in peak_rounds)})\n")
@@ -84,32 +114,9 @@ for threads in threads_list:
     print("|---|---:|---:|---:|---:|---:|---:|---|---|")
     names = [n for (n, f) in torch_times if f == "eager"]
     for name in names:
-        if name not in mine:
-            continue
-        eager = torch_times.get((name, "eager"), [])
-        compiled = torch_times.get((name, "compile"), [])
-        best = [min(e, c) for e, c in zip(eager, compiled)] if compiled else eager
-        ratios = [b / o for b, o in zip(best, mine[name])]
-        ratio = statistics.median(ratios)
-        m_ms, e_ms = statistics.median(mine[name]), statistics.median(eager)
-        c_ms = statistics.median(compiled) if compiled else float("nan")
-        b_ms = statistics.median(best)
-        form = "compile" if c_ms < e_ms else "eager"
-        gflop = flops.get(name, 0) / 1e9
-        frac = lambda ms: f"{gflop / (ms / 1e3) / (peak_flops / 1e9) * 100:.0f} %" if gflop else "–"
-        kind, target = GOALS.get(name, ("", 0))
-        if not target:
-            goal = "–"
-        elif kind == "overhead":
-            goal = f"≥ {target:g}×: {'met' if ratio >= target else 'not met'}"
-        else:
-            peak_needed = gflop / (b_ms / target / 1e3) / (peak_flops / 1e9) if gflop else 0
-            goal = (f"≥ {target:g}×: met" if ratio >= target else
-                    f"≥ {target:g}× needs {peak_needed * 100:.0f} % of peak; we reach {frac(m_ms)}"
-                    + (" (≥ 80 %: met)" if gflop and gflop / (m_ms / 1e3) >= 0.8 * peak_flops else ""))
-        print(f"| {name} | {gflop:.2f} | {m_ms:.3f} ({frac(m_ms)}) | {e_ms:.3f} | {c_ms:.3f} | "
-              f"{form} ({frac(b_ms)}) | **{ratio:.2f}×** | {min(ratios):.2f}–{max(ratios):.2f}× | {goal} |")
-        medians[(threads, name)] = (m_ms, b_ms)
+        for label, times in [(name, mine), (f"{name} (oneDNN sgemm)", onednn)]:
+            if name in times:
+                row(threads, name, label, times[name], torch_times, flops.get(name, 0), peak_flops)
     print(f"\nPyTorch {record['torch']} ({record['cpu_capability']}), BLAS {', '.join(record['blas']) or '(built in)'}")
 
 if len(threads_list) >= 2:

@@ -11,8 +11,8 @@ namespace idemgen::test {
 // Shapes that reach every path of the host GEMM: a single tile, edge tiles in both directions
 // (the AVX2 kernel's tiles are 16 × 6), several k blocks (k > 512), several column blocks (n > 1020
 // per thread), and products big enough to be split over two threads (by columns; by rows, m > n).
-TEMPLATE_TEST_CASE("gemm computes alpha op(A) op(B) + beta C for all four transpose pairs",
-                   "[backend]", float, double) {
+template <class TestType>
+void check_gemm_against_loops() {
   using be = backend::cpu<TestType>;
   threads_scope two_threads(2);  // CTest runs on one thread; the splits need two
   struct shape {
@@ -48,6 +48,25 @@ TEMPLATE_TEST_CASE("gemm computes alpha op(A) op(B) + beta C for all four transp
           INFO("m " << m << " n " << n << " k " << k << " beta " << beta << " ta " << ta << " tb " << tb);
           CHECK(worst < (sizeof(TestType) == 4 ? 1e-5 : 1e-13));
         }
+}
+
+TEMPLATE_TEST_CASE("gemm computes alpha op(A) op(B) + beta C for all four transpose pairs",
+                   "[backend]", float, double) {
+  check_gemm_against_loops<TestType>();
+}
+
+TEST_CASE("float gemm on oneDNN's sgemm computes the same products, and a build without it refuses the choice",
+          "[backend]") {
+  const auto saved = backend::current_host_sgemm();
+  if constexpr (backend::have_onednn_sgemm()) {
+    backend::set_host_sgemm(backend::host_sgemm::onednn);
+    CHECK(backend::current_host_sgemm() == backend::host_sgemm::onednn);
+    check_gemm_against_loops<float>();
+    backend::set_host_sgemm(saved);
+  } else {
+    CHECK_THROWS_AS(backend::set_host_sgemm(backend::host_sgemm::onednn), invalid_argument);
+  }
+  CHECK(backend::current_host_sgemm() == saved);
 }
 
 TEMPLATE_TEST_CASE("silu_values (Eigen's vectorised exp) equals z / (1 + exp(-z)) to a few ulp, 0 below the cutoff, the same bits at any alignment",

@@ -445,6 +445,8 @@ int main(int argc, char** argv) {
   if (command != "train" && command != "sample" && command != "couple" && command != "pairs" && command != "restore")
     usage_error("unknown command '" + command + "' (expected: train, sample, couple, pairs or restore)");
   try {
+    // IDEMGEN_GEMM (openblas or onednn): read before any command writes anything.
+    (void)backend::current_host_sgemm();
     if (command == "sample") return sample_command(argc - 1, argv + 1);
     if (command == "couple") return couple_command(argc - 1, argv + 1);
     if (command == "pairs") return pairs_command(argc - 1, argv + 1);
