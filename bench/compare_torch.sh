@@ -3,20 +3,21 @@
 # by side in one run: the same steps, shapes and thread counts, interleaved rounds, and the FMA
 # peak (bench_peak) measured in the same run, so that every ratio comes with the fraction of the
 # machine's peak both sides reach. Prints markdown tables (docs/PERFORMANCE.md).
-#   bench/compare_torch.sh [threads…] [--rounds R] [--only mlp|methods|diffusion|images] [--onednn-gemm]
-#   (defaults: threads 1 2, 4 rounds, every pair of programs; --only may be repeated; --onednn-gemm
-#   also runs our steps with IDEMGEN_GEMM=onednn in every round, reported as rows of their own)
+#   bench/compare_torch.sh [threads…] [--rounds R] [--only mlp|methods|diffusion|images] [--both-gemms]
+#   (defaults: threads 1 2, 4 rounds, every pair of programs; --only may be repeated; our steps run
+#   on the library's default GEMM, or with --both-gemms on IDEMGEN_GEMM=openblas and =onednn in
+#   every round, reported as rows of their own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads_list=()
 only=()
 rounds=4
-kernels=(openblas)
+kernels=(default)
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --only) only+=("$2"); shift 2 ;;
-    --onednn-gemm) kernels+=(onednn); shift ;;
+    --both-gemms) kernels=(openblas onednn); shift ;;
     *) threads_list+=("$1"); shift ;;
   esac
 done
@@ -50,9 +51,10 @@ for round in $(seq "$rounds"); do
   for threads in "${threads_list[@]}"; do
     echo "compare_torch: round $round of $rounds, $threads thread(s)" >&2
     for kernel in "${kernels[@]}"; do
-      tag=$([[ $kernel == openblas ]] && echo idemgen || echo "idemgen-$kernel")
+      tag=$([[ $kernel == default ]] && echo idemgen || echo "idemgen-$kernel")
+      gemm=$([[ $kernel == default ]] && echo "${IDEMGEN_GEMM:-auto}" || echo "$kernel")
       for bench in "${benches[@]}"; do
-        IDEMGEN_GEMM=$kernel IDEMGEN_BENCH_THREADS=$threads OMP_NUM_THREADS=$threads build/bench/bench/$bench \
+        IDEMGEN_GEMM=$gemm IDEMGEN_BENCH_THREADS=$threads OMP_NUM_THREADS=$threads build/bench/bench/$bench \
           --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_min_time=0.5 \
           --benchmark_out="$out/${tag}_${bench}_${threads}_$round.json" --benchmark_out_format=json > /dev/null
       done

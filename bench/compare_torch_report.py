@@ -44,8 +44,9 @@ def peak(threads):
 
 
 def ours(threads, tag="idemgen"):
-    """name -> ([ms per round], flops per step), for our steps on the default GEMM ("idemgen") or
-    on oneDNN's sgemm ("idemgen-onednn", compare_torch.sh --onednn-gemm)."""
+    """name -> ([ms per round], flops per step), for our steps on the library's default GEMM
+    ("idemgen") or, with compare_torch.sh --both-gemms, on each of OpenBLAS's and oneDNN's
+    ("idemgen-openblas", "idemgen-onednn")."""
     times, flops = {}, {}
     for r in range(1, rounds + 1):
         for path in sorted(glob.glob(f"{out}/{tag}_*_{threads}_{r}.json")):
@@ -105,7 +106,9 @@ print(f"CPU: {cpu}, {platform.machine()}, {' '.join(simd)}; {rounds} interleaved
 for threads in threads_list:
     peak_flops, peak_rounds = peak(threads)
     mine, flops = ours(threads)
-    onednn, _ = ours(threads, "idemgen-onednn")
+    by_kernel = [("", mine)] + [(f" ({label})", ours(threads, tag)[0])
+                                for tag, label in [("idemgen-openblas", "OpenBLAS"), ("idemgen-onednn", "oneDNN sgemm")]]
+    flops = flops or ours(threads, "idemgen-openblas")[1]
     torch_times, record = theirs(threads)
     print(f"\n### {threads} thread(s): FMA peak {peak_flops / 1e9:.0f} GFLOP/s "
           f"(rounds {', '.join(f'{p / 1e9:.0f}' for p in peak_rounds)})\n")
@@ -114,9 +117,9 @@ for threads in threads_list:
     print("|---|---:|---:|---:|---:|---:|---:|---|---|")
     names = [n for (n, f) in torch_times if f == "eager"]
     for name in names:
-        for label, times in [(name, mine), (f"{name} (oneDNN sgemm)", onednn)]:
+        for suffix, times in by_kernel:
             if name in times:
-                row(threads, name, label, times[name], torch_times, flops.get(name, 0), peak_flops)
+                row(threads, name, name + suffix, times[name], torch_times, flops.get(name, 0), peak_flops)
     print(f"\nPyTorch {record['torch']} ({record['cpu_capability']}), BLAS {', '.join(record['blas']) or '(built in)'}")
 
 if len(threads_list) >= 2:

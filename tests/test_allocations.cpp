@@ -1,12 +1,19 @@
 // A training step in steady state allocates nothing. Every heap allocation in the
 // process is counted — operator new and the C allocator that OpenBLAS, libgomp and aligned
 // buffers use — by replacing them with counting wrappers around glibc's own.
+// CTest runs it with OPENBLAS_CORETYPE=HASWELL: OpenBLAS 0.3.21's AVX-512 small-matrix sgemm
+// kernels malloc on every call (docs/RELIABILITY.md); run by hand on an AVX-512 machine without
+// it, the counts include theirs, and each check says so.
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <cstdlib>
 #include <malloc.h>
 #include <new>
+#include <string>
+#if defined(IDEMGEN_USE_CBLAS)
+#include <cblas.h>
+#endif
 
 #include "idemgen/idemgen.hpp"
 #include "idemgen/models/diffusion.hpp"
@@ -75,12 +82,22 @@ namespace idemgen::test {
 
 using be = backend::cpu<float>;
 
-// The contract is the default GEMM's (OpenBLAS): IDEMGEN_GEMM=onednn in the environment must
-// not change what these tests measure.
+/// OpenBLAS's kernel family, for the checks' messages.
+inline std::string openblas_core() {
+#if defined(IDEMGEN_USE_CBLAS)
+  return openblas_get_corename();
+#else
+  return "(no OpenBLAS)";
+#endif
+}
+
+// The contract is OpenBLAS's with its AVX2 kernels: IDEMGEN_GEMM in the environment must not
+// change what these tests measure.
 template <class Net, class Optimizer>
 long allocations_in_steady_state(Net& net, Optimizer& opt, index_t batch, int threads,
                                  backend::host_sgemm kernel = backend::host_sgemm::openblas) {
   backend::set_host_sgemm(kernel);
+  UNSCOPED_INFO("OpenBLAS kernels: " << openblas_core() << " (AVX-512 ones malloc; CTest sets OPENBLAS_CORETYPE=HASWELL)");
   be::set_num_threads(threads);
   be::matrix x(net.input_dim(), batch), dy(net.output_dim(), batch), cond(1, batch);
   random_stream rng(1);
@@ -185,6 +202,7 @@ TEST_CASE("on oneDNN, a unet training step allocates only oneDNN's per-call argu
 template <class Generator>
 long generator_allocations(Generator& gen) {
   backend::set_host_sgemm(backend::host_sgemm::openblas);
+  UNSCOPED_INFO("OpenBLAS kernels: " << openblas_core() << " (AVX-512 ones malloc; CTest sets OPENBLAS_CORETYPE=HASWELL)");
   be::set_num_threads(2);
   be::matrix x(2, 256);
   random_stream rng(2);

@@ -65,6 +65,7 @@ TEST_CASE("float gemm on oneDNN's sgemm computes the same products, and a build 
     backend::set_host_sgemm(saved);
   } else {
     CHECK_THROWS_AS(backend::set_host_sgemm(backend::host_sgemm::onednn), invalid_argument);
+    CHECK(backend::automatic_host_sgemm() == backend::host_sgemm::openblas);  // never one it lacks
   }
   CHECK(backend::current_host_sgemm() == saved);
 }

@@ -7,10 +7,12 @@
 // what keeps a training step allocation-free: OpenBLAS's threaded driver mallocs its job table on
 // every call, its single-threaded path allocates nothing. Eigen's GEMM allocates packing space.
 //
-// float GEMM may instead run oneDNN's dnnl_sgemm on the same slabs (IDEMGEN_GEMM=onednn, or
-// set_host_sgemm): faster on AVX-512 machines, no faster on AVX2 (docs/PERFORMANCE.md, "oneDNN's
-// sgemm"), and not the default because it mallocs its packing buffers on every call — a step
-// would no longer be allocation-free. double always takes cblas_dgemm.
+// float GEMM may instead run oneDNN's dnnl_sgemm on the same slabs: by default on an Intel CPU
+// where oneDNN runs AVX-512 kernels (measured faster there than OpenBLAS's, and no faster with
+// AVX2 kernels: docs/PERFORMANCE.md, "oneDNN's sgemm"), or as IDEMGEN_GEMM / set_host_sgemm say.
+// oneDNN's sgemm mallocs its packing buffers on every call — as OpenBLAS 0.3.21's AVX-512
+// small-matrix kernels do — so only OpenBLAS with its AVX2 kernels keeps a step allocation-free
+// (docs/RELIABILITY.md). double always takes cblas_dgemm.
 
 #include <algorithm>
 #include <cstdlib>
@@ -49,21 +51,34 @@ inline constexpr bool have_onednn_sgemm() {
 #endif
 }
 
+/// The kernel IDEMGEN_GEMM unset (or "auto") takes: oneDNN's sgemm on an Intel CPU where oneDNN
+/// runs AVX-512 kernels (ONEDNN_MAX_CPU_ISA is respected), OpenBLAS's elsewhere — the machines
+/// each was measured faster on. AMD's AVX-512 (Zen 4) was not measured: OpenBLAS there.
+inline host_sgemm automatic_host_sgemm() {
+#if defined(IDEMGEN_HAVE_ONEDNN_SGEMM) && (defined(__x86_64__) || defined(__i386__))
+  const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  const auto avx512 = static_cast<unsigned>(dnnl_cpu_isa_avx512_core);
+  if (__builtin_cpu_is("intel") && (isa & avx512) == avx512) return host_sgemm::onednn;
+#endif
+  return host_sgemm::openblas;
+}
+
 namespace detail {
 inline host_sgemm checked_sgemm(host_sgemm k) {
   if (k == host_sgemm::onednn && !have_onednn_sgemm())
     throw invalid_argument("set_host_sgemm", "kernel", "openblas (this build has no oneDNN sgemm)", "onednn");
   return k;
 }
-/// IDEMGEN_GEMM from the environment: unset or "openblas", or "onednn"; anything else is an
-/// invalid_argument at the first GEMM.
+/// IDEMGEN_GEMM from the environment: unset or "auto" (automatic_host_sgemm), "openblas" or
+/// "onednn"; anything else is an invalid_argument at the first GEMM.
 inline host_sgemm& host_sgemm_choice() {
   static host_sgemm choice = [] {
     const char* v = std::getenv("IDEMGEN_GEMM");
-    const std::string_view name = v == nullptr ? "openblas" : v;
+    const std::string_view name = v == nullptr ? "auto" : v;
+    if (name == "auto") return automatic_host_sgemm();
     if (name == "openblas") return host_sgemm::openblas;
     if (name == "onednn") return checked_sgemm(host_sgemm::onednn);
-    throw invalid_argument("IDEMGEN_GEMM", "value", "openblas or onednn", name);
+    throw invalid_argument("IDEMGEN_GEMM", "value", "auto, openblas or onednn", name);
   }();
   return choice;
 }
