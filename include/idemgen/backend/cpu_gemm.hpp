@@ -39,7 +39,7 @@
 
 namespace idemgen::backend {
 
-/// The kernel behind float GEMM on the host: OpenBLAS's sgemm (the default) or oneDNN's.
+/// The kernel behind float GEMM on the host: OpenBLAS's sgemm or oneDNN's (the default: automatic_host_sgemm).
 enum class host_sgemm { openblas, onednn };
 
 /// Whether this build can run oneDNN's sgemm (OpenBLAS and oneDNN both found, a host compiler).
