@@ -4,11 +4,18 @@ step, written the way EDM's and torchcfm's code write them: an MLP over [x; Four
 noise level] (2 + 32 -> 256 -> 256 -> 256 -> 2, ReLU), batch 512, AdamW; EDM preconditioning and
 loss weight; CDM's two reverse-SDE chains (5 Euler-Maruyama steps) under no_grad and the unbiased
 two-chain consistency term with weight 10; LMM's lines loss (LMM eq. 3) on 200 000 stored pairs,
-sigma uniform over the 18-point Karras grid, RAdam.
+sigma uniform over the 18-point Karras grid, RAdam; OT-CFM as torchcfm's users write it
+(ExactOptimalTransportConditionalFlowMatcher, sigma 0: POT's exact plan over the squared Euclidean
+costs of z and y, pairs drawn from the plan) when torchcfm is installed.
 Prints one JSON object per step kind, like bench/torch_methods.py."""
 import math
 
 import torch
+
+try:
+    from torchcfm.conditional_flow_matching import ExactOptimalTransportConditionalFlowMatcher
+except ImportError:  # the OT-CFM step is left out without torchcfm (scripts/install-deps.sh --bench)
+    ExactOptimalTransportConditionalFlowMatcher = None
 
 from torch_common import form_from_args, report, set_up, time_ms, training_step
 
@@ -86,7 +93,19 @@ def make_steps(form, batch=512):
         sigma = grid[torch.randint(0, grid.shape[0], (batch,))]
         return ((denoise(lmm_net, y_pair + sigma[:, None] * z, sigma) - y_pair) ** 2).sum(1).mean()
 
-    return [training_step(loss, opt, form) for loss in (fm, edm, cdm)] + [training_step(lmm, lmm_opt, form)]
+    steps = [training_step(loss, opt, form) for loss in (fm, edm, cdm)] + [training_step(lmm, lmm_opt, form)]
+    if ExactOptimalTransportConditionalFlowMatcher is None:
+        return steps
+    matcher, coupled = ExactOptimalTransportConditionalFlowMatcher(sigma=0.0), {}
+
+    def couple():  # outside the compiled graph: the plan is POT's, on NumPy
+        coupled["t"], coupled["x"], coupled["u"] = matcher.sample_location_and_conditional_flow(
+            torch.randn(batch, 2), y)
+
+    def ot_fm():
+        return ((net(coupled["x"], coupled["t"]) - coupled["u"]) ** 2).sum(1).mean()
+
+    return steps + [training_step(ot_fm, opt, form, before=couple)]
 
 
 def karras_grid(steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0):
@@ -97,9 +116,9 @@ def karras_grid(steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0):
 def main():
     form = form_from_args()
     threads, blas = set_up()
-    fm, edm, cdm, lmm = make_steps(form)
-    for name, step in [("fm_step/width:256/batch:512", fm), ("edm_step/width:256/batch:512", edm),
-                       ("cdm_step/width:256/batch:512", cdm), ("lmm_step/width:256/batch:512", lmm)]:
+    names = ["fm_step/width:256/batch:512", "edm_step/width:256/batch:512", "cdm_step/width:256/batch:512",
+             "lmm_step/width:256/batch:512", "ot_fm_step/width:256/batch:512"]
+    for name, step in zip(names, make_steps(form)):
         report(name, form, threads, blas, time_ms(step, 50))
 
 

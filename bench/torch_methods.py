@@ -3,9 +3,16 @@
 written the way the public implementations write them (a frozen copy f_copy synchronised every
 step for θ', .detach() for stop-gradient), mlp 2 -> 512 -> 512 -> 512 -> 2, ReLU, batch 512,
 AdamW, l2 distance; NAIGN with M = 5120 IMLE candidates searched under no_grad; SIGN with an EDM
-teacher (torch_diffusion.py's width-256 denoiser) run under no_grad.
+teacher (torch_diffusion.py's width-256 denoiser) run under no_grad; OT-coupled NAIGN (M = N
+candidates assigned one-to-one to the data by POT's exact solver, ot.emd: the fastest of POT, SciPy
+and lap on these costs, bench/compare_ot.sh) when POT is installed.
 Prints one JSON object per step kind, like bench/torch_train_step.py."""
 import torch
+
+try:
+    import ot
+except ImportError:  # the OT step is left out without POT (scripts/install-deps.sh --bench)
+    ot = None
 
 from torch_common import form_from_args, ign_loss, report, set_up, synchronised_copy, time_ms, training_step
 from torch_diffusion import Net, denoise, karras_grid
@@ -59,16 +66,36 @@ def make_steps(form, batch=512, m=5120):
         fz = f(sigma_max * torch.randn(batch, 2))
         return dist(f(x), x) + dist(fz, f_copy(fz)) + dist(f_x_tn, target) + dist(f_x_tn, x)
 
-    return (training_step(ign, opt, form, before=sync), training_step(naign, opt, form, before=sync),
-            training_step(sign, opt, form, before=sync))
+    coupled = {}
+
+    def assign():  # the coupling, outside the compiled graph (POT runs on NumPy): f_copy is f
+        sync()
+        zc = torch.randn(batch, 2)
+        with torch.no_grad():
+            costs = torch.cdist(f(zc), x).double().numpy()  # D(f(z_j), x_i), the l2 metric
+        plan = ot.emd(ot.unif(batch), ot.unif(batch), costs)  # a permutation matrix / batch
+        coupled["z"] = zc[torch.from_numpy(plan.argmax(axis=0))]  # target i's candidate
+
+    def ot_naign():  # NAIGN eq. 11 over the assignment: every data point its own candidate
+        imle = dist(f(coupled["z"]), x)
+        rec = dist(f(x), x)
+        fz = f(torch.randn(batch, 2))
+        idem1 = dist(fz, f_copy(fz))
+        fq = f(fz.detach())
+        idem2 = dist(fq, f_copy(fq))
+        return rec + imle + 0.5 * (idem1 + idem2)
+
+    steps = [training_step(ign, opt, form, before=sync), training_step(naign, opt, form, before=sync),
+             training_step(sign, opt, form, before=sync)]
+    return steps + ([training_step(ot_naign, opt, form, before=assign)] if ot is not None else [])
 
 
 def main():
     form = form_from_args()
     threads, blas = set_up()
-    ign, naign, sign = make_steps(form)
-    for name, step in [("ign_step/width:512/batch:512", ign), ("naign_step/width:512/batch:512/M:5120", naign),
-                       ("sign_step/width:512/batch:512/teacher:256", sign)]:
+    names = ["ign_step/width:512/batch:512", "naign_step/width:512/batch:512/M:5120",
+             "sign_step/width:512/batch:512/teacher:256", "ot_naign_step/width:512/batch:512/M:512"]
+    for name, step in zip(names, make_steps(form)):
         report(name, form, threads, blas, time_ms(step, 20))
 
 

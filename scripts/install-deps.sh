@@ -4,7 +4,8 @@
 #   scripts/install-deps.sh --bench  also the peers the benchmarks compare against, pinned, from
 #                                    PyPI, in git-ignored virtual environments (nothing goes into
 #                                    the system Python): .venv-torch/ (PyTorch, as --torch, for
-#                                    bench/compare_torch.sh) and .venv-bench/ (NumPy, SciPy, POT
+#                                    bench/compare_torch.sh, with POT and torchcfm for its OT
+#                                    steps) and .venv-bench/ (NumPy, SciPy, POT
 #                                    and lap, for bench/compare_ot.sh)
 #   scripts/install-deps.sh --ot-bench  the build dependencies and .venv-bench/ only
 #   scripts/install-deps.sh --plots  the build dependencies and a pinned matplotlib in .venv-bench/
@@ -42,7 +43,15 @@ venv_peers() {
   case "${1:-}" in
     --bench)
       venv_install numpy==2.4.6 scipy==1.17.1 pot==0.9.7.post1 lap==0.5.13
-      venv_peers --torch ;;
+      venv_peers --torch
+      # The OT steps' peers beside PyTorch (bench/torch_methods.py, torch_diffusion.py): POT and
+      # torchcfm. torchcfm without its declared dependencies (matplotlib, scikit-learn, pandas,
+      # torchdyn, absl-py: its examples'); its flow matchers import only torch, NumPy and POT.
+      local torch_python=${VENV_TORCH_PYTHON:-.venv-torch/bin/python}
+      if [[ -x $torch_python ]] && ! "$torch_python" -c "import ot, torchcfm" 2>/dev/null; then
+        VENV=.venv-torch venv_install scipy==1.17.1 pot==0.9.7.post1
+        VENV=.venv-torch venv_install --no-deps torchcfm==1.0.7
+      fi ;;
     --ot-bench) venv_install numpy==2.4.6 scipy==1.17.1 pot==0.9.7.post1 lap==0.5.13 ;;
     --plots) venv_install numpy==2.4.6 matplotlib==3.11.2 ;;
     --torch)
