@@ -25,7 +25,7 @@ packages=(cmake g++ make pkg-config ccache libeigen3-dev libfmt-dev nlohmann-jso
           clang libclang-rt-14-dev  # the libFuzzer harnesses of the readers (tests/fuzz/)
           libopenmpi-dev openmpi-bin)  # idemgen::mpi and its `mpirun -np 2` test (distributed/)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(valgrind)  # bench/callgrind.sh: instruction counts of one step per method
+  packages+=(valgrind)  # scripts/compare-step-cost.sh: instruction counts of one step per method
 fi
 
 # The OT peers, pinned, in the project's own virtual environment (skipped with a message when the
